@@ -1,0 +1,32 @@
+"""ganzoo: a pluggable GAN zoo. Variants are plugins; one trainer runs them all.
+
+The Python API mirrors the CLI::
+
+    import ganzoo
+    run = ganzoo.train("dcgan", dataset="digits", steps=500)
+    G = ganzoo.load(run.path)          # a torch.nn.Module, ready for plain PyTorch
+    images = G.sample(16)
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+try:
+    __version__ = metadata.version("ganzoo")
+except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+_API = {"train", "load", "load_run", "sample", "list_entries", "info", "plugins"}
+
+__all__ = ["__version__", *sorted(_API)]
+
+
+def __getattr__(name: str) -> Any:
+    # the API imports torch; keep `import ganzoo` (and `ganzoo --version`) light until it is used
+    if name in _API:
+        from ganzoo import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")

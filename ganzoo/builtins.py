@@ -1,0 +1,56 @@
+"""Core's own plugin: the losses and datasets every variant can use.
+
+It is registered through the same hooks as any plugin, but always loads (it is part of
+ganzoo itself, not a variant).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ganzoo import losses
+from ganzoo.data import digits, folder, toy2d, vision
+from ganzoo.hookspecs import hookimpl
+from ganzoo.spec import DatasetSpec
+
+
+@hookimpl
+def register_losses(register: Callable) -> None:
+    register(losses.NONSATURATING)
+    register(losses.MINIMAX)
+
+
+@hookimpl
+def register_datasets(register: Callable) -> None:
+    register(DatasetSpec(
+        "digits", "1,797 handwritten digit scans (8x8, upsampled to 32x32), bundled with scikit-learn",
+        "image", digits.load_digits, labelled=True, source="scikit-learn (UCI optdigits), offline",
+    ))
+    register(DatasetSpec(
+        "mnist", "MNIST handwritten digits, 28x28 grayscale, 10 classes", "image",
+        vision.load_mnist, labelled=True, source="torchvision layout: DATA_ROOT/MNIST/raw",
+    ))
+    register(DatasetSpec(
+        "fashion-mnist", "Fashion-MNIST clothing images, 28x28 grayscale, 10 classes", "image",
+        vision.load_fashion_mnist, labelled=True, source="torchvision layout: DATA_ROOT/FashionMNIST/raw",
+    ))
+    register(DatasetSpec(
+        "cifar10", "CIFAR-10 natural images, 32x32 RGB, 10 classes", "image",
+        vision.load_cifar10, labelled=True, source="torchvision layout: DATA_ROOT/cifar-10-batches-py",
+    ))
+    register(DatasetSpec(
+        "celeba", "CelebA aligned faces, cropped and resized (64x64 by default)", "image",
+        vision.load_celeba, source="torchvision layout: DATA_ROOT/celeba",
+    ))
+    register(DatasetSpec(
+        "folder", "any directory of images (--data-root); class sub-folders become labels", "image",
+        folder.load_folder, labelled=True, source="your files", defaults={"channels": 3},
+    ))
+    register(DatasetSpec(
+        "ring", "8 Gaussians on a circle of radius 1, std 0.01 (mode-collapse benchmark)", "points",
+        toy2d.mixture_loader("ring"), source="synthetic",
+    ))
+    register(DatasetSpec(
+        "grid", "25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (mode-collapse benchmark)", "points",
+        toy2d.mixture_loader("grid"), source="synthetic",
+    ))

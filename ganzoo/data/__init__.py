@@ -1,0 +1,1 @@
+"""Datasets: the loaded-data contract and the built-in datasets core registers."""

@@ -1,0 +1,200 @@
+"""The loaded-data contract: a dataset yields batches in a reproducible, resumable order.
+
+The order of examples is a function of (seed, number of batches drawn so far): epoch e is a
+permutation drawn from a generator seeded by (seed, e). A resumed run continues the order
+exactly where it stopped, and several processes can each take their slice of every batch.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from ganzoo.errors import DataError
+from ganzoo.spec import DataInfo
+
+DATA_HOME_ENV = "GANZOO_DATA"
+
+
+def default_data_root() -> Path:
+    """Where datasets are looked for without --data-root: $GANZOO_DATA or ~/.cache/ganzoo/data."""
+    env = os.environ.get(DATA_HOME_ENV)
+    return Path(env) if env else Path.home() / ".cache" / "ganzoo" / "data"
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """What the user asked for: where the files are, which split, at which size."""
+
+    root: Path | None = None
+    split: str = "train"
+    download: bool = False
+    image_size: int | None = None
+    seed: int = 0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def resolved_root(self) -> Path:
+        return Path(self.root).expanduser() if self.root is not None else default_data_root()
+
+
+@dataclass
+class Batch:
+    """One minibatch: samples and, for labelled data, their class labels."""
+
+    x: Tensor
+    labels: Tensor | None = None
+
+
+def epoch_permutation(n: int, seed: int, epoch: int) -> Tensor:
+    """The example order of one epoch, a pure function of (seed, epoch)."""
+    gen = torch.Generator().manual_seed((int(seed) * 1_000_003 + int(epoch)) % (2**63))
+    return torch.randperm(n, generator=gen)
+
+
+def index_batches(
+    n: int, batch_size: int, seed: int, start: int = 0, rank: int = 0, world_size: int = 1
+) -> Iterator[Tensor]:
+    """Endless index batches (drop-last epochs), starting after ``start`` batches already drawn.
+
+    With several processes each global batch of ``batch_size * world_size`` indices is split
+    so process ``rank`` takes its own ``batch_size`` slice (what DistributedSampler does).
+    """
+    global_batch = batch_size * world_size
+    per_epoch = n // global_batch
+    if per_epoch < 1:
+        raise DataError(f"batch size {global_batch} is larger than the dataset ({n} examples)")
+    position = start
+    epoch, perm = -1, None
+    while True:
+        e, i = divmod(position, per_epoch)
+        if e != epoch:
+            epoch, perm = e, epoch_permutation(n, seed, e)
+        begin = i * global_batch + rank * batch_size
+        yield perm[begin : begin + batch_size]
+        position += 1
+
+
+class LoadedData(ABC):
+    """A dataset ready for training: its facts and a batch iterator."""
+
+    info: DataInfo
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        seed: int,
+        start: int = 0,
+        device: torch.device | str = "cpu",
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> Iterator[Batch]:
+        """Endless training batches in the order of :func:`index_batches`."""
+
+    @abstractmethod
+    def iterate(self, batch_size: int, device: torch.device | str = "cpu") -> Iterator[Batch]:
+        """One pass over the data in stored order (for reference statistics)."""
+
+    def artifacts(self) -> dict[str, Tensor]:
+        """Tensors to keep with a run so its scores can be recomputed (e.g. a synthetic oracle)."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready facts about the data kept in the run's config (e.g. a vocabulary)."""
+        return {}
+
+
+class TensorData(LoadedData):
+    """Data held in memory as one tensor (uint8 0..255 or float in the model's range).
+
+    Training batches are gathered by index on the training device: no loader, no workers.
+    """
+
+    def __init__(self, x: Tensor, labels: Tensor | None, info: DataInfo) -> None:
+        if labels is not None and len(labels) != len(x):
+            raise ValueError("labels and samples differ in length")
+        self.x = x
+        self.labels = labels
+        self.info = info
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def _convert(self, x: Tensor) -> Tensor:
+        if x.dtype == torch.uint8:
+            return x.float().div_(127.5).sub_(1.0)
+        return x.float()
+
+    def batches(self, batch_size, *, seed, start=0, device="cpu", rank=0, world_size=1):
+        x = self.x.to(device)
+        labels = self.labels.to(device) if self.labels is not None else None
+        for idx in index_batches(len(x), batch_size, seed, start, rank, world_size):
+            idx = idx.to(device)
+            yield Batch(self._convert(x[idx]), labels[idx] if labels is not None else None)
+
+    def iterate(self, batch_size, device="cpu"):
+        for begin in range(0, len(self.x), batch_size):
+            end = begin + batch_size
+            labels = self.labels[begin:end].to(device) if self.labels is not None else None
+            yield Batch(self._convert(self.x[begin:end].to(device)), labels)
+
+
+class _IndexSampler(torch.utils.data.Sampler):
+    def __init__(self, batches: Iterator[Tensor]) -> None:
+        self._batches = batches
+
+    def __iter__(self):
+        for idx in self._batches:
+            yield idx.tolist()
+
+
+class StreamData(LoadedData):
+    """Data read from disk on the fly through a torch Dataset yielding (sample, label)."""
+
+    def __init__(self, dataset: Dataset, info: DataInfo, workers: int | None = None) -> None:
+        self.dataset = dataset
+        self.info = info
+        self.workers = min(4, os.cpu_count() or 1) if workers is None else workers
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def _loader(self, batch_sampler: Any) -> DataLoader:
+        return DataLoader(
+            self.dataset,
+            batch_sampler=batch_sampler,
+            num_workers=self.workers,
+            persistent_workers=False,
+        )
+
+    def _batch(self, item: Any, device: torch.device | str) -> Batch:
+        x, labels = item
+        has_labels = self.info.num_classes > 0
+        return Batch(x.to(device), labels.to(device) if has_labels else None)
+
+    def batches(self, batch_size, *, seed, start=0, device="cpu", rank=0, world_size=1):
+        order = index_batches(len(self), batch_size, seed, start, rank, world_size)
+        for item in self._loader(_IndexSampler(order)):
+            yield self._batch(item, device)
+
+    def iterate(self, batch_size, device="cpu"):
+        n = len(self)
+        sequential = [list(range(b, min(b + batch_size, n))) for b in range(0, n, batch_size)]
+        for item in self._loader(sequential):
+            yield self._batch(item, device)
+
+
+Loader = Callable[[DataRequest], LoadedData]

@@ -1,0 +1,46 @@
+"""Adversarial losses as pure functions of discriminator logits.
+
+D(x) = sigmoid(logit). Everything is written with softplus, which stays finite for extreme
+logits: -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l).
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from ganzoo.spec import LossSpec
+
+GAN_PAPER = "Goodfellow et al. 2014, Generative Adversarial Nets"
+
+
+def bce_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """-E[log D(x)] - E[log(1 - D(G(z)))]: the discriminator's side of the minimax game."""
+    return F.softplus(-real_logits.float()).mean() + F.softplus(fake_logits.float()).mean()
+
+
+def nonsaturating_generator_loss(fake_logits: Tensor) -> Tensor:
+    """-E[log D(G(z))]: strong gradients early in training (Goodfellow et al. 2014, section 3)."""
+    return F.softplus(-fake_logits.float()).mean()
+
+
+def minimax_generator_loss(fake_logits: Tensor) -> Tensor:
+    """E[log(1 - D(G(z)))]: the saturating form of the paper's value function."""
+    return -F.softplus(fake_logits.float()).mean()
+
+
+NONSATURATING = LossSpec(
+    name="nonsaturating",
+    description="BCE for D; G minimises -log D(G(z)) (the usual practice)",
+    d_loss=bce_discriminator_loss,
+    g_loss=nonsaturating_generator_loss,
+    paper=GAN_PAPER,
+)
+
+MINIMAX = LossSpec(
+    name="minimax",
+    description="BCE for D; G minimises log(1 - D(G(z))) (the paper's saturating value function)",
+    d_loss=bce_discriminator_loss,
+    g_loss=minimax_generator_loss,
+    paper=GAN_PAPER,
+)

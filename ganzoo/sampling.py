@@ -1,0 +1,122 @@
+"""Loading a trained generator from a run directory or checkpoint, and sampling from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ganzoo.errors import CheckpointError, ConfigError
+from ganzoo.plugins import get_registry
+from ganzoo.registry import Registry
+from ganzoo.render import grid_labels, save_samples
+from ganzoo.spec import DataInfo, Discriminator, Generator, ModelSpec
+from ganzoo.trainer.checkpoint import Checkpoint, read_checkpoint
+from ganzoo.trainer.rundir import RunDir
+from ganzoo.trainer.setup import build_models, resolve_device
+
+
+@dataclass
+class LoadedRun:
+    """A trained model read back from disk."""
+
+    spec: ModelSpec
+    config: dict[str, Any]
+    data_info: DataInfo
+    generator: Generator
+    discriminator: Discriminator
+    checkpoint: Checkpoint
+
+    @property
+    def step(self) -> int:
+        return self.checkpoint.step
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The run directory the checkpoint lives in, when it is in one."""
+        candidate = self.checkpoint.path.parent.parent
+        return candidate if RunDir(candidate).is_run() else None
+
+
+def checkpoint_file(path: str | Path) -> Path:
+    """A run directory -> its latest checkpoint; a checkpoint file -> itself."""
+    path = Path(path)
+    if path.is_dir():
+        return RunDir.open(path).latest_checkpoint()
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such run directory or checkpoint")
+    return path
+
+
+def load_run(path: str | Path, device: str = "cpu", registry: Registry | None = None) -> LoadedRun:
+    """Rebuild G and D from a checkpoint's stored configuration and load their weights (eval mode)."""
+    registry = registry or get_registry()
+    checkpoint = read_checkpoint(checkpoint_file(path))
+    meta = checkpoint.meta
+    spec = registry.model(meta["model"])
+    info = DataInfo.from_json(meta["data_info"])
+    generator, discriminator = build_models(spec, info, meta["config"])
+    for name, module in (("generator", generator), ("discriminator", discriminator)):
+        try:
+            module.load_state_dict(checkpoint.module_state(name))
+        except RuntimeError as exc:
+            raise CheckpointError(
+                f"{checkpoint.path}: its {name} does not fit {spec.name!r} as installed now ({str(exc).splitlines()[0]})"
+            ) from None
+    target = resolve_device(device)
+    generator.to(target).eval()
+    discriminator.to(target).eval()
+    return LoadedRun(spec, dict(meta["config"]), info, generator, discriminator, checkpoint)
+
+
+def load(path: str | Path, device: str = "cpu") -> Generator:
+    """The trained generator of a run directory or checkpoint, in eval mode."""
+    return load_run(path, device).generator
+
+
+def check_labels(generator: Generator, labels: Tensor | None) -> None:
+    """Reject labels a conditional generator cannot take, or labels for an unconditional one."""
+    if labels is None:
+        return
+    if generator.num_classes <= 0:
+        raise ConfigError("this model is not conditional; it takes no --label")
+    bad = labels[(labels < 0) | (labels >= generator.num_classes)]
+    if len(bad):
+        raise ConfigError(f"label {int(bad[0])} is outside this model's classes 0..{generator.num_classes - 1}")
+
+
+def sample(
+    path: str | Path,
+    n: int = 64,
+    *,
+    seed: int = 0,
+    label: int | None = None,
+    out: str | Path | None = None,
+    device: str = "cpu",
+) -> Tensor:
+    """Draw ``n`` samples (a class grid for conditional models unless ``label`` is given).
+
+    With ``out`` the samples are also rendered to that file (PNG for images and points, text
+    for sequences).
+    """
+    if n < 1:
+        raise ConfigError(f"number of samples must be positive, got {n}")
+    loaded = load_run(path, device)
+    G = loaded.generator
+    noise = torch.Generator().manual_seed(seed)
+    if label is not None:
+        labels = torch.full((n,), int(label), dtype=torch.long)
+        check_labels(G, labels)
+        labels, nrow = labels.to(G.device), None
+    else:
+        labels, nrow = grid_labels(G, n)
+        if labels is not None:
+            n = len(labels)
+    with torch.no_grad():
+        samples = G.sample(n, labels=labels, generator=noise)
+    if out is not None:
+        save_samples(samples, Path(out), loaded.data_info, nrow)
+    return samples

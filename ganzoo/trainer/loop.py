@@ -1,0 +1,291 @@
+"""The training loop shared by every variant.
+
+It walks the variant's phases, calls the phase's step function, and does the bookkeeping:
+progress bar, metrics.jsonl, fixed-noise sample grids, checkpoints, the divergence guard and
+a clean stop on SIGINT / SIGTERM. The hot path never waits on the device: step outputs stay
+tensors until a log line needs them.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ganzoo import __version__
+from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.registry import Registry
+from ganzoo.render import grid_labels, save_samples, suffix_for
+from ganzoo.spec import ModelSpec, Phase
+from ganzoo.trainer.checkpoint import read_checkpoint, save_checkpoint
+from ganzoo.trainer.rundir import RunDir, default_run_path
+from ganzoo.trainer.setup import prepare_state, registry_or_default, resolve, restore_state
+from ganzoo.trainer.state import TrainState
+
+SAMPLE_SEED_OFFSET = 7919
+
+
+class Diverged(GanzooError):
+    """Training produced non-finite values; the last good checkpoint is kept."""
+
+    exit_code = 3
+
+
+class Interrupted(GanzooError):
+    """Training stopped by a signal after saving a checkpoint."""
+
+    def __init__(self, signum: int, message: str) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+
+@dataclass
+class RunResult:
+    """What a finished (or resumed-and-finished) run left behind."""
+
+    path: Path
+    step: int
+    checkpoint: Path
+    last_log: dict[str, Any] = field(default_factory=dict)
+
+
+class _StopFlag:
+    """SIGINT / SIGTERM set a flag; the loop saves and stops between two steps."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+class _Window:
+    """Step outputs since the last log line, kept as device tensors (no host sync per step)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[Tensor]] = {}
+        self.first_step = 0
+
+    def add(self, step: int, outputs: Mapping[str, Tensor]) -> None:
+        if not self.values:
+            self.first_step = step
+        for key, value in outputs.items():
+            self.values.setdefault(key, []).append(value.detach().float().reshape(()))
+
+    def flush(self) -> tuple[dict[str, float], int | None, str | None]:
+        """Means over the window, plus the first step and key with a non-finite value, if any."""
+        means: dict[str, float] = {}
+        bad_step, bad_key = None, None
+        for key, values in self.values.items():
+            stacked = torch.stack(values).cpu()
+            finite = torch.isfinite(stacked)
+            if not bool(finite.all()):
+                first = int((~finite).nonzero()[0, 0])
+                if bad_step is None or self.first_step + first < bad_step:
+                    bad_step, bad_key = self.first_step + first, key
+            means[key] = float(stacked.mean())
+        self.values = {}
+        return means, bad_step, bad_key
+
+
+class Trainer:
+    """Runs one TrainState through its phases, writing into one run directory."""
+
+    def __init__(self, spec: ModelSpec, state: TrainState, run: RunDir, progress: bool | None = None) -> None:
+        self.spec = spec
+        self.state = state
+        self.run = run
+        self.progress = progress
+        self.config = state.config
+        self.phases: list[Phase] = spec.schedule(state.config)
+        self.total_steps = sum(p.steps for p in self.phases)
+        self.last_log: dict[str, Any] = {}
+        self.last_checkpoint: Path | None = None
+        self.started = time.perf_counter()
+
+    # ---- bookkeeping -------------------------------------------------------------------
+    def checkpoint_meta(self) -> dict[str, Any]:
+        state = self.state
+        meta = {
+            "model": self.spec.name,
+            "config": dict(self.config),
+            "data_info": state.data.info.to_json(),
+            "step": state.step,
+            "batches_drawn": state.batches_drawn,
+            "ganzoo_version": __version__,
+            "torch_version": torch.__version__,
+        }
+        if state.scaler is not None:
+            meta["scaler"] = state.scaler.state_dict()
+        return meta
+
+    def save_checkpoint(self) -> Path:
+        path = self.run.checkpoint_path(self.state.step)
+        save_checkpoint(path, modules=self.state.modules(), optimizers=self.state.optimizers, meta=self.checkpoint_meta())
+        self.last_checkpoint = path
+        self.run.prune_checkpoints(int(self.config["keep_checkpoints"]), protect=(path,))
+        return path
+
+    def save_samples(self) -> Path:
+        """A grid from fixed noise (same latents every time, so grids are comparable over training)."""
+        G = self.state.generator
+        n = int(self.config["num_samples"])
+        labels, nrow = grid_labels(G, n)
+        if labels is not None:
+            n = len(labels)
+        noise = torch.Generator().manual_seed(int(self.config["seed"]) + SAMPLE_SEED_OFFSET)
+        was_training = G.training
+        G.eval()
+        with torch.no_grad(), self.state.autocast():
+            samples = G.sample(n, labels=labels, generator=noise)
+        G.train(was_training)
+        info = self.state.data.info
+        return save_samples(samples, self.run.sample_path(self.state.step, suffix_for(info)), info, nrow)
+
+    def log(self, window: _Window, phase: Phase, bar: tqdm) -> None:
+        means, bad_step, bad_key = window.flush()
+        if bad_step is not None:
+            kept = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
+            raise Diverged(f"training diverged at step {bad_step}: {bad_key} is not finite{kept}")
+        elapsed = time.perf_counter() - self.started
+        record = {"step": self.state.step, "phase": phase.name, "time_s": round(elapsed, 3), **means}
+        self.run.append_metrics(record)
+        self.last_log = record
+        bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
+
+    def check_weights(self) -> None:
+        """Stop before saving non-finite weights."""
+        for name, module in self.state.modules().items():
+            for pname, p in module.named_parameters():
+                if not bool(torch.isfinite(p).all()):
+                    kept = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
+                    raise Diverged(f"training diverged by step {self.state.step}: {name}.{pname} is not finite{kept}")
+
+    # ---- the loop -----------------------------------------------------------------------
+    def run_phase(self, phase: Phase, begin: int, stop: _StopFlag) -> None:
+        state, cfg = self.state, self.config
+        end = begin + phase.steps
+        log_every = int(cfg["log_every"])
+        sample_every = int(cfg["sample_every"])
+        checkpoint_every = int(cfg["checkpoint_every"])
+        window = _Window()
+        disable = None if self.progress is None else not self.progress
+        with tqdm(total=phase.steps, initial=state.step - begin, desc=phase.name, unit="step",
+                  disable=disable, dynamic_ncols=True) as bar:
+            while state.step < end:
+                outputs = phase.step(state)
+                state.step += 1
+                window.add(state.step, outputs)
+                bar.update(1)
+                last = state.step == end
+                if state.step % log_every == 0 or last:
+                    self.log(window, phase, bar)
+                if sample_every and state.step % sample_every == 0 and not last:
+                    self.save_samples()
+                if (checkpoint_every and state.step % checkpoint_every == 0) or last:
+                    self.check_weights()
+                    self.save_checkpoint()
+                if stop.signum is not None and not last:
+                    if window.values:
+                        self.log(window, phase, bar)
+                    self.check_weights()
+                    path = self.save_checkpoint()
+                    name = signal.Signals(stop.signum).name
+                    raise Interrupted(stop.signum, f"stopped by {name} at step {state.step}; checkpoint saved to {path}")
+
+    def fit(self) -> RunResult:
+        with _StopFlag() as stop:
+            begin = 0
+            for phase in self.phases:
+                if self.state.step < begin + phase.steps:
+                    self.run_phase(phase, begin, stop)
+                begin += phase.steps
+        self.save_samples()
+        checkpoint = self.last_checkpoint or self.run.latest_checkpoint()
+        return RunResult(self.run.path, self.state.step, checkpoint, self.last_log)
+
+
+def train(
+    model: str | None = None,
+    *,
+    out: str | Path | None = None,
+    resume: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool | None = None,
+    registry: Registry | None = None,
+    **options: Any,
+) -> RunResult:
+    """Train a registered variant (or continue a run with ``resume=RUN_DIR``).
+
+    ``options`` are trainer options and hyper-parameters (``dataset``, ``steps``, ``batch_size``,
+    ``lr_g``, ... and the variant's own); see ``ganzoo info MODEL`` for the full list.
+    """
+    registry = registry_or_default(registry)
+    if resume is not None:
+        return _resume(registry, model, Path(resume), out, progress, options)
+    if model is None:
+        raise ConfigError("name a model to train (ganzoo list models)")
+    spec, config = resolve(registry, model, options)
+    state = prepare_state(registry, spec, config)
+    path = Path(out) if out is not None else default_run_path(spec.name, config["dataset"])
+    run = RunDir.create(path, overwrite=overwrite)
+    run.write_config(_run_config(spec, state))
+    return Trainer(spec, state, run, progress).fit()
+
+
+def _run_config(spec: ModelSpec, state: TrainState) -> dict[str, Any]:
+    return {
+        "model": spec.name,
+        "config": dict(state.config),
+        "data_info": state.data.info.to_json(),
+        "ganzoo_version": __version__,
+        "torch_version": torch.__version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+
+
+def _resume(
+    registry: Registry, model: str | None, path: Path, out: Any, progress: bool | None, options: Mapping[str, Any]
+) -> RunResult:
+    if out is not None and Path(out).resolve() != path.resolve():
+        raise ConfigError("--resume continues the run in its own directory; drop --out")
+    run = RunDir.open(path)
+    stored = run.read_config()
+    stored_model = stored.get("model")
+    if model is not None and model != stored_model:
+        raise ConfigError(f"{path} is a run of {stored_model!r}, not {model!r}")
+    checkpoint = read_checkpoint(run.latest_checkpoint())
+    if checkpoint.meta.get("model") != stored_model:
+        raise ConfigError(f"{checkpoint.path} is a checkpoint of {checkpoint.meta.get('model')!r}, not {stored_model!r}")
+    spec, config = resolve(registry, stored_model, {**checkpoint.config, **options})
+    state = prepare_state(registry, spec, config)
+    restore_state(state, checkpoint)
+    run.truncate_metrics(state.step)
+    run.write_config(_run_config(spec, state))
+    trainer = Trainer(spec, state, run, progress)
+    trainer.last_checkpoint = checkpoint.path
+    if state.step >= trainer.total_steps:
+        return RunResult(run.path, state.step, checkpoint.path, {})
+    return trainer.fit()
+

@@ -1,0 +1,38 @@
+"""Numeric fast paths: autocast precision, gradient scaling and channels_last."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+
+import torch
+from torch import nn
+
+from ganzoo.errors import ConfigError
+
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuse combinations that cannot work (fp16 autocast is a CUDA feature)."""
+    if precision == "fp16" and device.type != "cuda":
+        raise ConfigError("precision fp16 needs a CUDA device; use bf16 on CPUs")
+
+
+def autocast(precision: str, device: torch.device) -> AbstractContextManager:
+    """The autocast context for a precision ('fp32' gives a no-op context)."""
+    if precision == "fp32":
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=DTYPES[precision])
+
+
+def grad_scaler(precision: str, device: torch.device) -> torch.amp.GradScaler | None:
+    """A gradient scaler for fp16; None where none is needed."""
+    if precision == "fp16":
+        return torch.amp.GradScaler(device.type)
+    return None
+
+
+def is_convolutional(*modules: nn.Module) -> bool:
+    """True when any of the modules contains a 2-D (transposed) convolution."""
+    kinds = (nn.Conv2d, nn.ConvTranspose2d)
+    return any(isinstance(m, kinds) for module in modules for m in module.modules())

@@ -1,0 +1,154 @@
+"""The run directory: the unit every command reads and writes.
+
+    RUN/config.json            resolved configuration, data facts, versions
+    RUN/metrics.jsonl          one JSON object per logged step (and per evaluation)
+    RUN/checkpoints/step-00000040.safetensors
+    RUN/samples/step-00000040.png
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ganzoo.errors import CheckpointError, ConfigError
+from ganzoo.trainer.checkpoint import atomic_write_text
+
+CONFIG = "config.json"
+METRICS = "metrics.jsonl"
+CHECKPOINTS = "checkpoints"
+SAMPLES = "samples"
+STEP_FILE = re.compile(r"^step-(\d+)\.safetensors$")
+RUN_FILES = (CONFIG, METRICS, CHECKPOINTS, SAMPLES)
+
+
+def default_run_path(model: str, dataset: str, base: Path = Path("runs")) -> Path:
+    """runs/<model>-<dataset>-<timestamp>/ (with a suffix if that exists already)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = base / f"{model}-{dataset}-{stamp}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = base / f"{model}-{dataset}-{stamp}-{n}"
+    return path
+
+
+class RunDir:
+    """Paths and files of one run."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / CONFIG
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / METRICS
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / CHECKPOINTS
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.path / SAMPLES
+
+    def is_run(self) -> bool:
+        return self.config_path.is_file()
+
+    @classmethod
+    def create(cls, path: Path, overwrite: bool = False) -> RunDir:
+        """Make a fresh run directory; refuse to clobber another run unless ``overwrite``."""
+        run = cls(path)
+        if run.path.exists() and not run.path.is_dir():
+            raise ConfigError(f"--out {run.path} is a file, not a directory")
+        if run.path.exists() and any(run.path.iterdir()):
+            if not run.is_run():
+                raise ConfigError(f"--out {run.path} is not empty and holds no ganzoo run; choose another directory")
+            if not overwrite:
+                raise ConfigError(
+                    f"--out {run.path} already holds a run; pass --resume {run.path} to continue it "
+                    "or --overwrite to replace it"
+                )
+            for name in RUN_FILES:
+                target = run.path / name
+                if target.is_dir():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink(missing_ok=True)
+        run.path.mkdir(parents=True, exist_ok=True)
+        return run
+
+    @classmethod
+    def open(cls, path: Path) -> RunDir:
+        """An existing run directory (error when it is not one)."""
+        run = cls(path)
+        if not run.is_run():
+            raise CheckpointError(f"{run.path} is not a ganzoo run directory (no {CONFIG})")
+        return run
+
+    def read_config(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.config_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise CheckpointError(f"{self.config_path}: unreadable run config: {exc}") from exc
+
+    def write_config(self, config: dict[str, Any]) -> None:
+        atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """(step, path) of every checkpoint, oldest first."""
+        if not self.checkpoint_dir.is_dir():
+            return []
+        found = []
+        for path in self.checkpoint_dir.iterdir():
+            match = STEP_FILE.match(path.name)
+            if match:
+                found.append((int(match.group(1)), path))
+        return sorted(found)
+
+    def latest_checkpoint(self) -> Path:
+        """The newest checkpoint, or a clear error when there is none."""
+        found = self.checkpoints()
+        if not found:
+            raise CheckpointError(f"{self.path} has no checkpoints yet")
+        return found[-1][1]
+
+    def checkpoint_path(self, step: int) -> Path:
+        return self.checkpoint_dir / f"step-{step:08d}.safetensors"
+
+    def sample_path(self, step: int, suffix: str = ".png") -> Path:
+        return self.samples_dir / f"step-{step:08d}{suffix}"
+
+    def prune_checkpoints(self, keep: int, protect: tuple[Path, ...] = ()) -> None:
+        """Delete all but the ``keep`` newest checkpoints (never those in ``protect``)."""
+        for _, path in self.checkpoints()[:-keep]:
+            if path not in protect:
+                path.unlink(missing_ok=True)
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        """Append one JSON line to metrics.jsonl."""
+        with self.metrics_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, sort_keys=True) + "\n")
+
+    def read_metrics(self) -> Iterator[dict[str, Any]]:
+        """Every record of metrics.jsonl (a torn last line from a crash is ignored)."""
+        if not self.metrics_path.is_file():
+            return
+        for line in self.metrics_path.read_text(encoding="utf-8").splitlines():
+            try:
+                yield json.loads(line)
+            except ValueError:
+                continue
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop log records after ``step`` (written after the checkpoint a resume starts from)."""
+        kept = [r for r in self.read_metrics() if int(r.get("step", 0)) <= step]
+        atomic_write_text(self.metrics_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept))

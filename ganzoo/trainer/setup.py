@@ -1,0 +1,185 @@
+"""Turning a request (model name, options, or an existing run) into a ready TrainState."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ganzoo.config import resolve_config
+from ganzoo.data.base import DataRequest, LoadedData
+from ganzoo.errors import CheckpointError, ConfigError, DataError
+from ganzoo.plugins import get_registry
+from ganzoo.registry import Registry
+from ganzoo.spec import BuildContext, DataInfo, Discriminator, Generator, ModelSpec
+from ganzoo.trainer import precision as precision_lib
+from ganzoo.trainer.checkpoint import Checkpoint, restore_optimizer, restore_rng
+from ganzoo.trainer.state import TrainState
+
+DEFAULT_DATASETS = {"image": "digits", "points": "ring"}
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when available, else CPU; reject devices this machine lacks."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r} asked for, but this machine has no CUDA GPU; use --device cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch, NumPy and Python's RNGs."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def dataset_name(spec: ModelSpec, user: Mapping[str, Any]) -> str:
+    """The dataset a run uses: the user's, else the variant's default, else its modality's."""
+    name = user.get("dataset") or spec.defaults.get("dataset") or DEFAULT_DATASETS.get(spec.modalities[0])
+    if not name:
+        raise ConfigError(f"model {spec.name!r} has no default dataset; pass --dataset")
+    return str(name)
+
+
+def resolve(registry: Registry, model: str, user: Mapping[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
+    """The variant's spec and its fully resolved, checked configuration."""
+    spec = registry.model(model)
+    dataset = registry.dataset(dataset_name(spec, user))
+    if dataset.modality not in spec.modalities:
+        raise DataError(
+            f"model {spec.name!r} trains on {'/'.join(spec.modalities)} data, but dataset "
+            f"{dataset.name!r} holds {dataset.modality} data"
+        )
+    defaults = {**dataset.defaults, **spec.defaults, "dataset": dataset.name}
+    config = resolve_config(defaults, spec.bounds, user)
+    registry.loss(config["loss"])  # unknown loss -> clear error before any work
+    return spec, config
+
+
+def load_data(registry: Registry, config: Mapping[str, Any], split: str | None = None) -> LoadedData:
+    """Load the configured dataset (optionally another split, for reference statistics)."""
+    dataset = registry.dataset(config["dataset"])
+    request = DataRequest(
+        root=Path(config["data_root"]) if config.get("data_root") else None,
+        split=split or config["split"],
+        download=bool(config.get("download")),
+        image_size=config.get("image_size"),
+        seed=int(config["seed"]),
+        options=config,
+    )
+    return dataset.load(request)
+
+
+def build_models(spec: ModelSpec, info: DataInfo, config: Mapping[str, Any]) -> tuple[Generator, Discriminator]:
+    """Build G and D and check they honour the contracts."""
+    if spec.conditional and info.num_classes <= 0:
+        raise DataError(f"model {spec.name!r} is conditional, but dataset {config['dataset']!r} has no labels")
+    ctx = BuildContext(info, config)
+    generator = spec.build_generator(ctx)
+    discriminator = spec.build_discriminator(ctx)
+    if not isinstance(generator, Generator):
+        raise TypeError(f"model {spec.name!r}: build_generator returned {type(generator).__name__}, not a ganzoo Generator")
+    if not isinstance(discriminator, Discriminator):
+        raise TypeError(
+            f"model {spec.name!r}: build_discriminator returned {type(discriminator).__name__}, not a ganzoo Discriminator"
+        )
+    return generator, discriminator
+
+
+def default_optimizers(state: TrainState) -> dict[str, torch.optim.Optimizer]:
+    """Adam for G and D with lr_g / lr_d and betas (foreach kernels on every device)."""
+    betas = tuple(state.config["betas"])
+    return {
+        "generator": torch.optim.Adam(state.generator.parameters(), lr=state.config["lr_g"], betas=betas, foreach=True),
+        "discriminator": torch.optim.Adam(
+            state.discriminator.parameters(), lr=state.config["lr_d"], betas=betas, foreach=True
+        ),
+    }
+
+
+@dataclass
+class Prepared:
+    """A spec, its config and a TrainState ready to run."""
+
+    spec: ModelSpec
+    config: dict[str, Any]
+    state: TrainState
+
+
+def prepare_state(registry: Registry, spec: ModelSpec, config: dict[str, Any]) -> TrainState:
+    """Seed, load data, build models and optimisers on the configured device."""
+    device = resolve_device(config["device"])
+    precision_lib.check_precision(config["precision"], device)
+    seed_everything(int(config["seed"]))
+    data = load_data(registry, config)
+    generator, discriminator = build_models(spec, data.info, config)
+    generator.to(device)
+    discriminator.to(device)
+    ctx = BuildContext(data.info, config)
+    extras = dict(spec.build_extras(ctx, generator, discriminator)) if spec.build_extras else {}
+    for module in extras.values():
+        module.to(device)
+    channels_last = data.info.modality == "image" and precision_lib.is_convolutional(generator, discriminator)
+    if channels_last:
+        for module in (generator, discriminator, *extras.values()):
+            module.to(memory_format=torch.channels_last)
+    state = TrainState(
+        generator=generator,
+        discriminator=discriminator,
+        loss=registry.loss(config["loss"]),
+        config=config,
+        data=data,
+        device=device,
+        extras=extras,
+        precision=config["precision"],
+        channels_last=channels_last,
+        scaler=precision_lib.grad_scaler(config["precision"], device),
+    )
+    state.optimizers = (spec.build_optimizers or default_optimizers)(state)
+    return state
+
+
+def load_modules(state: TrainState, checkpoint: Checkpoint) -> None:
+    """Load every module's weights from a checkpoint, with a clear error on a mismatch."""
+    for name, module in state.modules().items():
+        saved = checkpoint.module_state(name)
+        try:
+            module.load_state_dict(saved)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()
+            detail = "; ".join(line.strip() for line in first[1:3]) or first[0]
+            raise CheckpointError(
+                f"{checkpoint.path}: its {name} does not fit the model built from this configuration ({detail})"
+            ) from None
+
+
+def restore_state(state: TrainState, checkpoint: Checkpoint) -> None:
+    """Continue exactly where a checkpoint stopped: weights, optimisers, counters, RNG."""
+    load_modules(state, checkpoint)
+    optim_desc = checkpoint.meta.get("optimizers", {})
+    for name, optimizer in state.optimizers.items():
+        if name not in optim_desc:
+            raise CheckpointError(f"{checkpoint.path}: no state for optimiser {name!r}")
+        restore_optimizer(f"optim/{name}", optimizer, checkpoint.tensors, optim_desc[name])
+    state.step = checkpoint.step
+    state.batches_drawn = int(checkpoint.meta.get("batches_drawn", 0))
+    restore_rng(checkpoint.tensors, checkpoint.meta["rng"])
+    if state.scaler is not None and "scaler" in checkpoint.meta:
+        state.scaler.load_state_dict(checkpoint.meta["scaler"])
+
+
+def registry_or_default(registry: Registry | None) -> Registry:
+    return registry if registry is not None else get_registry()

@@ -1,0 +1,88 @@
+"""Resolving options: precedence, types, ranges, --set parsing (with property-based cases)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ganzoo.config import TRAINER_OPTIONS, coerce, parse_set_options, resolve_config
+from ganzoo.errors import ConfigError, GanzooError
+
+
+def test_precedence_trainer_then_model_then_user():
+    cfg = resolve_config({"steps": 500, "width": 8}, {}, {"width": "16"})
+    assert cfg["steps"] == 500 and cfg["width"] == 16
+    assert cfg["batch_size"] == TRAINER_OPTIONS["batch_size"].default
+
+
+def test_set_parses_key_value_pairs():
+    assert parse_set_options(["a=1", " b = x ", "c=1=2"]) == {"a": "1", "b": "x", "c": "1=2"}
+    with pytest.raises(ConfigError, match="key=value"):
+        parse_set_options(["novalue"])
+    with pytest.raises(ConfigError):
+        parse_set_options(["=3"])
+
+
+def test_unknown_option_suggests_the_close_name():
+    with pytest.raises(GanzooError, match="did you mean 'batch_size'"):
+        resolve_config({}, {}, {"batch_sise": 3})
+
+
+@pytest.mark.parametrize("key,value", [("batch_size", 0), ("steps", -5), ("lr_g", 0.0), ("lr_d", -1e-3),
+                                       ("d_steps", 0), ("image_size", 2)])
+def test_non_positive_or_out_of_range_values_are_refused(key, value):
+    with pytest.raises(ConfigError, match=key):
+        resolve_config({}, {}, {key: value})
+
+
+def test_model_bounds_are_checked():
+    with pytest.raises(ConfigError, match=r"width must be in \[1, 64\]"):
+        resolve_config({"width": 8}, {"width": (1, 64)}, {"width": "100"})
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5", "true", "[1,2]"])
+def test_wrong_types_are_refused(value):
+    with pytest.raises(ConfigError, match="whole number"):
+        resolve_config({}, {}, {"batch_size": value})
+
+
+def test_betas_take_a_pair():
+    assert resolve_config({}, {}, {"betas": "0.0,0.9"})["betas"] == (0.0, 0.9)
+    assert resolve_config({}, {}, {"betas": "[0.5, 0.99]"})["betas"] == (0.5, 0.99)
+    with pytest.raises(ConfigError):
+        resolve_config({}, {}, {"betas": "0.5"})
+    with pytest.raises(ConfigError, match="betas"):
+        resolve_config({}, {}, {"betas": "1.5,0.9"})
+
+
+def test_precision_must_be_known():
+    with pytest.raises(ConfigError, match="precision"):
+        resolve_config({}, {}, {"precision": "fp8"})
+
+
+@given(st.integers(min_value=1, max_value=10**9))
+def test_any_positive_integer_text_round_trips(n):
+    assert resolve_config({}, {}, {"batch_size": str(n)})["batch_size"] == n
+
+
+@given(st.floats(min_value=1e-8, max_value=10, allow_nan=False))
+def test_learning_rates_round_trip_from_text(lr):
+    assert resolve_config({}, {}, {"lr_g": repr(lr)})["lr_g"] == pytest.approx(lr)
+
+
+@given(st.text(max_size=30))
+def test_arbitrary_set_text_either_parses_or_raises_a_user_error(text):
+    """No --set value can crash the parser with anything but a clear ConfigError."""
+    for key in ("batch_size", "lr_g", "betas", "download", "loss"):
+        try:
+            coerce(key, text, TRAINER_OPTIONS[key].default)
+        except ConfigError:
+            pass
+
+
+@given(st.lists(st.tuples(st.from_regex(r"[a-z_]{1,8}", fullmatch=True), st.text(max_size=10)), max_size=5))
+def test_set_items_round_trip(pairs):
+    items = [f"{k}={v}" for k, v in pairs]
+    parsed = parse_set_options(items)
+    assert parsed == {k: v.strip() for k, v in dict(pairs).items()}

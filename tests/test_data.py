@@ -31,10 +31,10 @@ def test_digits_rejects_unknown_split():
 
 
 def test_batch_order_is_a_function_of_seed_and_position():
-    full = [b.tolist() for _, b in zip(range(12), index_batches(50, 8, seed=3))]
-    resumed = [b.tolist() for _, b in zip(range(5), index_batches(50, 8, seed=3, start=7))]
+    full = [b.tolist() for _, b in zip(range(12), index_batches(50, 8, seed=3), strict=False)]
+    resumed = [b.tolist() for _, b in zip(range(5), index_batches(50, 8, seed=3, start=7), strict=False)]
     assert resumed == full[7:12]
-    other = [b.tolist() for _, b in zip(range(12), index_batches(50, 8, seed=4))]
+    other = [b.tolist() for _, b in zip(range(12), index_batches(50, 8, seed=4), strict=False)]
     assert other != full
     epoch = sorted(i for batch in full[:6] for i in batch)  # 6 batches per epoch of 50, drop-last
     assert len(set(epoch)) == 48

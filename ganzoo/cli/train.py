@@ -1,0 +1,54 @@
+"""`ganzoo train`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ganzoo.cli.app import cli
+
+
+def _given(**options: Any) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if v is not None}
+
+
+@cli.command()
+@click.argument("model", required=False)
+@click.option("--dataset", help="Dataset name (default: the model's; see `ganzoo list datasets`).")
+@click.option("--data-root", type=click.Path(path_type=Path), help="Directory or file holding the dataset.")
+@click.option("--split", help="Dataset split to train on (default: train).")
+@click.option("--download/--no-download", default=None, help="Allow downloading a missing dataset.")
+@click.option("--image-size", type=int, help="Resize images to this size.")
+@click.option("--steps", type=int, help="Generator steps to train for (total, also when resuming).")
+@click.option("--batch-size", type=int, help="Examples per batch.")
+@click.option("--lr-g", type=float, help="Generator learning rate.")
+@click.option("--lr-d", type=float, help="Discriminator learning rate.")
+@click.option("--d-steps", type=int, help="Discriminator steps per generator step (k).")
+@click.option("--loss", help="Adversarial loss (see `ganzoo list losses`).")
+@click.option("--seed", type=int, help="Random seed.")
+@click.option("--device", help="auto, cpu, cuda or cuda:N.")
+@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), help="Autocast precision.")
+@click.option("--out", type=click.Path(path_type=Path), help="Run directory (default runs/<model>-<dataset>-<time>).")
+@click.option("--resume", type=click.Path(path_type=Path), help="Continue the run in this directory.")
+@click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")
+@click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
+              help="Override any option or hyper-parameter (repeatable); see `ganzoo info MODEL`.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def train(model: str | None, out: Path | None, resume: Path | None, overwrite: bool, set_items: tuple[str, ...],
+          quiet: bool, **options: Any) -> None:
+    """Train MODEL (or continue a run with --resume RUN_DIR)."""
+    from ganzoo import api
+    from ganzoo.config import parse_set_options
+
+    if model is None and resume is None:
+        raise click.UsageError("name a MODEL to train, or --resume RUN_DIR")
+    user = {**parse_set_options(set_items), **_given(**options)}
+    result = api.train(model, out=out, resume=resume, overwrite=overwrite, progress=False if quiet else None, **user)
+    click.echo(f"run: {result.path} (step {result.step})")
+    if result.last_log:
+        scores = ", ".join(f"{k} {v:.4g}" for k, v in result.last_log.items()
+                           if isinstance(v, float) and k != "time_s")
+        click.echo(f"last log: {scores}")
+    click.echo(f"checkpoint: {result.checkpoint}")

@@ -12,7 +12,7 @@ from ganzoo.trainer.loop import RunResult, train
 
 __all__ = ["RunResult", "info", "list_entries", "load", "load_run", "plugins", "sample", "train"]
 
-KINDS = ("models", "losses", "datasets")
+KINDS = ("models", "losses", "datasets", "metrics")
 
 
 def _describe(kind: str, entry: Any) -> dict[str, Any]:
@@ -31,6 +31,9 @@ def _describe(kind: str, entry: Any) -> dict[str, Any]:
     elif kind == "datasets":
         row["modality"] = value.modality
         row["labelled"] = value.labelled
+    elif kind == "metrics":
+        row["modality"] = list(value.modalities)
+        row["better"] = dict(value.better)
     return row
 
 
@@ -49,7 +52,7 @@ def info(name: str) -> dict[str, Any]:
         table = registry.table(kind)
         if name in table.entries or name in table.conflicts:
             entry = table.get(name)
-            out = {"kind": kind[:-1] if kind != "losses" else "loss", **_describe(kind, entry)}
+            out = {"kind": "loss" if kind == "losses" else kind[:-1], **_describe(kind, entry)}
             if kind == "models":
                 from ganzoo.config import TRAINER_OPTIONS
 
@@ -61,7 +64,7 @@ def info(name: str) -> dict[str, Any]:
             elif kind == "datasets":
                 out["source"] = entry.value.source
                 out["options"] = dict(entry.value.defaults)
-            else:
+            elif kind == "losses":
                 out["paper"] = entry.value.paper
             return out
     everything = [n for kind in KINDS for n in registry.table(kind).names()]

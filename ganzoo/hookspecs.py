@@ -28,3 +28,8 @@ def register_losses(register: Callable) -> None:
 @hookspec
 def register_datasets(register: Callable) -> None:
     """Add datasets usable through ``--dataset``: call ``register(DatasetSpec(...))``."""
+
+
+@hookspec
+def register_metrics(register: Callable) -> None:
+    """Add scores for ``ganzoo eval`` and ``--eval-every``: call ``register(MetricSpec(...))``."""

@@ -27,6 +27,7 @@ HOOK_TABLES: dict[str, tuple[str, str]] = {
     "register_models": ("models", "ModelSpec"),
     "register_losses": ("losses", "LossSpec"),
     "register_datasets": ("datasets", "DatasetSpec"),
+    "register_metrics": ("metrics", "MetricSpec"),
 }
 
 
@@ -114,10 +115,11 @@ def _entry_point_record(ep: metadata.EntryPoint) -> PluginRecord:
 def _fill_registry(manager: pluggy.PluginManager, records: dict[str, PluginRecord]) -> Registry:
     """Call every hook implementation on its own, so a hook that raises only loses its own entries."""
     from ganzoo import spec as spec_module
+    from ganzoo.metrics import base as metrics_module
 
     registry = Registry()
     for hook_name, (table_name, class_name) in HOOK_TABLES.items():
-        expected = getattr(spec_module, class_name)
+        expected = getattr(spec_module, class_name, None) or getattr(metrics_module, class_name)
         table = registry.table(table_name)
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
             record = records[impl.plugin_name]

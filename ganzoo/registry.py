@@ -82,14 +82,15 @@ class Registry:
     models: Table[Any] = field(default_factory=lambda: Table("model"))
     losses: Table[Any] = field(default_factory=lambda: Table("loss"))
     datasets: Table[Any] = field(default_factory=lambda: Table("dataset"))
+    metrics: Table[Any] = field(default_factory=lambda: Table("metric"))
 
     def table(self, kind: str) -> Table[Any]:
-        """The table for 'models', 'losses' or 'datasets' (singular accepted too)."""
+        """The table for 'models', 'losses', 'datasets' or 'metrics' (singular accepted too)."""
         key = kind if kind.endswith("s") else ("losses" if kind == "loss" else kind + "s")
         try:
             return getattr(self, key)
         except AttributeError:
-            raise unknown_name("registry kind", kind, ["models", "losses", "datasets"]) from None
+            raise unknown_name("registry kind", kind, ["models", "losses", "datasets", "metrics"]) from None
 
     def model(self, name: str) -> Any:
         """The ModelSpec registered under ``name``."""
@@ -102,3 +103,7 @@ class Registry:
     def dataset(self, name: str) -> Any:
         """The DatasetSpec registered under ``name``."""
         return self.datasets.get(name).value
+
+    def metric(self, name: str) -> Any:
+        """The MetricSpec registered under ``name``."""
+        return self.metrics.get(name).value

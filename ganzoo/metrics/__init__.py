@@ -1,0 +1,2 @@
+"""Scores of trained generators: the metric contract, image scores through torch-fidelity,
+and the feature extractors behind them."""

@@ -1,0 +1,123 @@
+"""The metric contract and the evaluation driver.
+
+A plugin registers a :class:`MetricSpec`; ``ganzoo eval`` and ``--eval-every`` call its
+``compute`` with an :class:`EvalContext` and record the scores *with their protocol*: how
+they were computed (extractor and its weights hash, sample counts, reference split, ...).
+Scores under different protocols are never comparable.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganzoo.errors import ConfigError
+from ganzoo.spec import DataInfo, Generator
+
+DEFAULT_NUM_SAMPLES = 10_000
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """Scores by name (e.g. {'isc': 9.1, 'isc_std': 0.2}) and the protocol that produced them."""
+
+    scores: Mapping[str, float]
+    protocol: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalContext:
+    """What a metric may use: the generator, its run's facts, evaluation options, a shared cache."""
+
+    generator: Generator
+    config: Mapping[str, Any]
+    data_info: DataInfo
+    run_dir: Path | None
+    requested: list[str]
+    num_samples: int = DEFAULT_NUM_SAMPLES
+    batch_size: int = 250
+    seed: int = 0
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    options: dict[str, Any] = field(default_factory=dict)
+    """Evaluation options: feature_extractor, inception_weights, reference_split, ..."""
+    cache: dict[str, Any] = field(default_factory=dict)
+    """Shared by the metrics of one evaluation (e.g. features computed once for FID and KID)."""
+
+    def real_data(self, split: str | None = None):
+        """The run's dataset (default split: the evaluation's reference split), loaded once."""
+        from ganzoo.plugins import get_registry
+        from ganzoo.trainer.setup import load_data
+
+        split = split or self.options.get("reference_split") or self.config.get("split", "train")
+        key = f"real-data:{split}"
+        if key not in self.cache:
+            self.cache[key] = load_data(get_registry(), self.config, split=split)
+        return self.cache[key]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A score a plugin registers.
+
+    ``better`` maps every score key ``compute`` returns to 'higher' or 'lower', so leaderboards
+    rank without guessing. ``default`` metrics run when the user names none.
+    """
+
+    name: str
+    description: str
+    modalities: tuple[str, ...]
+    compute: Callable[[EvalContext], MetricResult]
+    better: Mapping[str, str]
+    default: bool = True
+    conditional_only: bool = False
+
+    def applies_to(self, info: DataInfo) -> bool:
+        return info.modality in self.modalities and (info.num_classes > 0 or not self.conditional_only)
+
+
+@dataclass
+class EvalReport:
+    """Scores of one evaluation and the protocol of each metric."""
+
+    step: int
+    scores: dict[str, float]
+    protocols: dict[str, dict[str, Any]]
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "eval": self.scores, "protocol": self.protocols, "eval_seconds": round(self.seconds, 3)}
+
+
+def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None) -> list[MetricSpec]:
+    """The named metrics (checked against the data), or every default metric that applies."""
+    if names:
+        chosen = [registry.metric(n) for n in names]
+        for spec in chosen:
+            if not spec.applies_to(info):
+                kinds = "/".join(spec.modalities) + (" with labels" if spec.conditional_only else "")
+                raise ConfigError(f"metric {spec.name!r} scores {kinds} models; this run is {info.modality}")
+        return chosen
+    return [entry.value for entry in registry.metrics if entry.value.default and entry.value.applies_to(info)]
+
+
+def evaluate(ctx: EvalContext, metrics: list[MetricSpec], step: int = 0) -> EvalReport:
+    """Run each metric once; the generator is put in eval mode for the duration."""
+    started = time.perf_counter()
+    was_training = ctx.generator.training
+    ctx.generator.eval()
+    scores: dict[str, float] = {}
+    protocols: dict[str, dict[str, Any]] = {}
+    try:
+        with torch.no_grad():
+            for spec in metrics:
+                result = spec.compute(ctx)
+                scores.update({k: float(v) for k, v in result.scores.items()})
+                protocols[spec.name] = dict(result.protocol)
+    finally:
+        ctx.generator.train(was_training)
+    return EvalReport(step, scores, protocols, time.perf_counter() - started)

@@ -118,7 +118,8 @@ class LoadedData(ABC):
 
 
 class TensorData(LoadedData):
-    """Data held in memory as one tensor (uint8 0..255 or float in the model's range).
+    """Data held in memory as one tensor: uint8 images (0..255, served as floats in [-1, 1]),
+    or any other dtype served as stored (float images or points, integer token ids).
 
     Training batches are gathered by index on the training device: no loader, no workers.
     """
@@ -136,7 +137,7 @@ class TensorData(LoadedData):
     def _convert(self, x: Tensor) -> Tensor:
         if x.dtype == torch.uint8:
             return x.float().div_(127.5).sub_(1.0)
-        return x.float()
+        return x
 
     def batches(self, batch_size, *, seed, start=0, device="cpu", rank=0, world_size=1):
         x = self.x.to(device)

@@ -59,6 +59,18 @@ class EvalContext:
             self.cache[key] = load_data(get_registry(), self.config, split=split)
         return self.cache[key]
 
+    def data_artifacts(self) -> dict[str, torch.Tensor]:
+        """Tensors the data kept with the run (RUN/data.safetensors, e.g. a synthetic oracle).
+
+        Without a run directory (a bare checkpoint) they are rebuilt by loading the data.
+        """
+        from ganzoo.trainer.rundir import RunDir
+
+        if "data-artifacts" not in self.cache:
+            kept = RunDir(self.run_dir).read_data_artifacts() if self.run_dir is not None else None
+            self.cache["data-artifacts"] = kept if kept is not None else self.real_data(self.config.get("split", "train")).artifacts()
+        return self.cache["data-artifacts"]
+
 
 @dataclass(frozen=True)
 class MetricSpec:
@@ -75,9 +87,15 @@ class MetricSpec:
     better: Mapping[str, str]
     default: bool = True
     conditional_only: bool = False
+    needs: tuple[str, ...] = ()
+    """Keys of DataInfo.extras the metric needs (e.g. 'vocab' for text scores)."""
 
     def applies_to(self, info: DataInfo) -> bool:
-        return info.modality in self.modalities and (info.num_classes > 0 or not self.conditional_only)
+        return (
+            info.modality in self.modalities
+            and (info.num_classes > 0 or not self.conditional_only)
+            and all(key in info.extras for key in self.needs)
+        )
 
 
 @dataclass
@@ -100,7 +118,8 @@ def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None) -> lis
         for spec in chosen:
             if not spec.applies_to(info):
                 kinds = "/".join(spec.modalities) + (" with labels" if spec.conditional_only else "")
-                raise ConfigError(f"metric {spec.name!r} scores {kinds} models; this run is {info.modality}")
+                needs = f" whose data has {', '.join(spec.needs)}" if spec.needs else ""
+                raise ConfigError(f"metric {spec.name!r} scores {kinds} models{needs}; this run's data does not fit")
         return chosen
     return [entry.value for entry in registry.metrics if entry.value.default and entry.value.applies_to(info)]
 

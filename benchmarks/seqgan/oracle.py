@@ -5,7 +5,8 @@ score NLL-oracle (10,000 samples) and NLL-test of the untrained generator, of G 
 pre-training and of G after adversarial training (and every adversarial checkpoint in
 between). Appends one JSON line per seed to the results file and prints a summary.
 
-    flock /tmp/ganzoo-heavy.lock .venv/bin/python benchmarks/seqgan/oracle.py --seeds 0 1 2
+    for seed in 0 1 2; do flock /tmp/ganzoo-heavy.lock .venv/bin/python benchmarks/seqgan/oracle.py --seeds $seed; done
+    .venv/bin/python benchmarks/seqgan/oracle.py --summary     # the table, from the results file
 
 Extra options go to the trainer: ``--set steps=30`` etc. (same keys as ``ganzoo train --set``).
 """
@@ -98,7 +99,12 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=HERE / "results" / "oracle.jsonl")
     parser.add_argument("--eval-samples", type=int, default=10_000)
     parser.add_argument("--set", dest="set_items", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--summary", action="store_true", help="only print the summary of the results file")
     args = parser.parse_args()
+    if args.summary:
+        lines = args.results.read_text(encoding="utf-8").splitlines()
+        print(summary([json.loads(line) for line in lines if line.strip()]))
+        return
     options = {**CPU_RUN, **parse_set_options(args.set_items)}
     args.results.parent.mkdir(parents=True, exist_ok=True)
     records = []

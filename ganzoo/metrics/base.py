@@ -68,7 +68,9 @@ class EvalContext:
 
         if "data-artifacts" not in self.cache:
             kept = RunDir(self.run_dir).read_data_artifacts() if self.run_dir is not None else None
-            self.cache["data-artifacts"] = kept if kept is not None else self.real_data(self.config.get("split", "train")).artifacts()
+            if kept is None:
+                kept = self.real_data(self.config.get("split", "train")).artifacts()
+            self.cache["data-artifacts"] = kept
         return self.cache["data-artifacts"]
 
 

@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ganzoo.errors import CheckpointError, ConfigError
 from safetensors import SafetensorError
 from safetensors.torch import load_file
 from safetensors.torch import save as safetensors_bytes
 from torch import Tensor
 
+from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.trainer.checkpoint import atomic_write_bytes, atomic_write_text
 
 CONFIG = "config.json"

@@ -9,6 +9,7 @@ and dropout to one logit.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -70,8 +71,10 @@ class LSTMGenerator(Generator):
 
     def run_lstm(self, x: Tensor, state: tuple[Tensor, Tensor] | None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """The LSTM over embedded inputs x (B, T, E); oneDNN's RNN kernel is off: it was 3x slower here."""
-        with torch.backends.mkldnn.flags(enabled=False):
-            return self.lstm(x, state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the flags context warns about TF32 on Intel GPUs
+            with torch.backends.mkldnn.flags(enabled=False):
+                return self.lstm(x, state)
 
     def logits_and_states(self, tokens: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """Logits (B, L, V) and the final LSTM state (h, c)."""

@@ -9,6 +9,9 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import torch
 
 from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
@@ -28,6 +31,23 @@ def generated(ctx: EvalContext, n: int) -> torch.Tensor:
     return torch.cat(parts)
 
 
+def held_out_split(ctx: EvalContext) -> str:
+    """The split scored against: ``--reference-split`` when given, else 'test'."""
+    return ctx.options.get("reference_split") or "test"
+
+
+def full_precision(compute: Callable[[EvalContext], MetricResult]) -> Callable[[EvalContext], MetricResult]:
+    """Run a metric in fp32 even inside a bf16 training run's autocast (scores must not depend on it)."""
+
+    @functools.wraps(compute)
+    def wrapped(ctx: EvalContext) -> MetricResult:
+        with torch.autocast(ctx.device.type, enabled=False):
+            return compute(ctx)
+
+    return wrapped
+
+
+@full_precision
 def nll_oracle(ctx: EvalContext) -> MetricResult:
     oracle = oracle_from_tensors(ctx.data_artifacts(), ctx.data_info).to(ctx.device)
     total, tokens = 0.0, 0
@@ -40,9 +60,10 @@ def nll_oracle(ctx: EvalContext) -> MetricResult:
     return MetricResult({"nll_oracle": total / tokens}, protocol)
 
 
+@full_precision
 def nll_test(ctx: EvalContext) -> MetricResult:
     G: LSTMGenerator = ctx.generator  # type: ignore[assignment]
-    split = ctx.options.get("test_split", "test")
+    split = held_out_split(ctx)
     total, tokens = 0.0, 0
     for batch in ctx.real_data(split).iterate(ctx.batch_size, device=ctx.device):
         total += float(-G.token_log_probs(batch.x).double().sum())
@@ -50,9 +71,10 @@ def nll_test(ctx: EvalContext) -> MetricResult:
     return MetricResult({"nll_test": total / max(tokens, 1)}, {"split": split, "tokens": tokens, "unit": "nats per token"})
 
 
+@full_precision
 def bleu_scores(ctx: EvalContext) -> MetricResult:
     n = int(ctx.options.get("bleu_samples", min(ctx.num_samples, DEFAULT_BLEU_SAMPLES)))
-    split = ctx.options.get("test_split", "test")
+    split = held_out_split(ctx)
     info = ctx.data_info
     hypotheses = [line.split() for line in decode_tokens(generated(ctx, n), info)]
     real = ctx.real_data(split)

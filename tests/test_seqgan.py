@@ -97,7 +97,7 @@ def test_rollout_policy_follows_the_generator_at_the_update_rate():
     assert torch.allclose(policy.weight, 0.8 * old + 0.2 * G.weight)
 
 
-def test_the_oracle_is_a_function_of_its_seed_and_is_kept_with_the_run(tmp_path):
+def test_the_oracle_is_a_function_of_its_seed_and_is_kept_with_the_run(cli, tmp_path):
     sizes = oracle_sizes(TINY)
     a, b = make_oracle(sizes), make_oracle(sizes)
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
@@ -108,6 +108,15 @@ def test_the_oracle_is_a_function_of_its_seed_and_is_kept_with_the_run(tmp_path)
     info = ganzoo.load_run(result.path).data_info
     restored = oracle_from_tensors(kept, info)
     assert torch.equal(restored.output.weight, a.output.weight)
+    with torch.no_grad():  # the eval command scores G's samples under the kept oracle
+        tampered = {k: v * 2 if k.endswith("output.weight") else v for k, v in kept.items()}
+    RunDir(result.path).write_data_artifacts(tampered)
+    evaluated = cli("eval", result.path, "--metrics", "nll-oracle", "--num-samples", "200", "--json")
+    assert evaluated.code == 0, evaluated.err
+    with_tampered = json.loads(evaluated.out)["eval"]["nll_oracle"]
+    RunDir(result.path).write_data_artifacts(kept)
+    honest = json.loads(cli("eval", result.path, "--metrics", "nll-oracle", "--num-samples", "200", "--json").out)
+    assert honest["eval"]["nll_oracle"] != with_tampered
 
 
 def test_training_runs_three_phases_and_resumes_exactly_across_them(tmp_path):
@@ -207,6 +216,9 @@ def test_cli_trains_on_text_and_prints_sampled_sentences(cli, captions, tmp_path
     written = cli("sample", out, "-n", "4", "--out", tmp_path / "s.txt")
     assert written.code == 0 and len((tmp_path / "s.txt").read_text().splitlines()) == 4
     assert (out / "samples" / "step-00000005.txt").is_file()
+    evaluated = cli("eval", out, "--num-samples", "20", "--json")
+    assert evaluated.code == 0, evaluated.err
+    assert {"bleu2", "bleu5", "self_bleu2", "nll_test"} <= set(json.loads(evaluated.out)["eval"])
 
 
 def test_the_paper_schedule_is_a_named_preset_and_user_values_win():

@@ -2,11 +2,10 @@
 
 For each seed: train ``seqgan`` on the ``oracle`` dataset (same oracle for every seed), then
 score NLL-oracle (10,000 samples) and NLL-test of the untrained generator, of G after MLE
-pre-training and of G after adversarial training (and every adversarial checkpoint in
-between). Appends one JSON line per seed to the results file and prints a summary.
+pre-training and of G after adversarial training. Appends one JSON line per seed to the results file and prints a summary.
 
-    for seed in 0 1 2; do flock /tmp/ganzoo-heavy.lock .venv/bin/python benchmarks/seqgan/oracle.py --seeds $seed; done
-    .venv/bin/python benchmarks/seqgan/oracle.py --summary     # the table, from the results file
+    flock /tmp/ganzoo-heavy.lock .venv/bin/python benchmarks/seqgan/oracle.py --seeds 0 1 2
+    .venv/bin/python benchmarks/seqgan/oracle.py --summary     # the table again, from the results file
 
 Extra options go to the trainer: ``--set steps=30`` etc. (same keys as ``ganzoo train --set``).
 """
@@ -31,8 +30,8 @@ from ganzoo.trainer.rundir import RunDir
 from ganzoo.trainer.setup import prepare_state, resolve
 
 HERE = Path(__file__).resolve().parent
-CPU_RUN = {"dataset": "oracle", "schedule": "cpu", "device": "cpu", "precision": "bf16", "checkpoint_every": 10,
-           "keep_checkpoints": 1000}
+CPU_RUN = {"dataset": "oracle", "schedule": "cpu", "device": "cpu", "precision": "bf16", "checkpoint_every": 0,
+           "keep_checkpoints": 10}
 
 
 def score(generator: torch.nn.Module, run: Path, config: dict[str, Any], info, samples: int) -> dict[str, float]:
@@ -58,7 +57,7 @@ def run_seed(seed: int, out: Path, options: dict[str, Any], samples: int) -> dic
     stages = {"untrained": score(untrained.generator.eval(), out, resolved, info, samples)}
     curve = []
     for step, path in RunDir(out).checkpoints():
-        if step == mle_end or step > adversarial_begin:
+        if step == mle_end or step == result.step:
             scores = score(load_run(path).generator, out, resolved, info, samples)
             curve.append({"step": step, "round": max(0, step - adversarial_begin), **scores})
             if step == mle_end:

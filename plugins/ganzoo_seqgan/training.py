@@ -33,9 +33,9 @@ SCHEDULES: dict[str, dict[str, Any]] = {
     "paper": {"mle_epochs": 120, "d_pretrain_rounds": 50, "d_negatives": 10_000, "d_epochs": 3,
               "steps": 200, "d_steps": 5},
     # fits 2 shared CPU cores in about 15 minutes on the oracle (see docs/seqgan.md): 10 MLE
-    # epochs, 15 adversarial rounds, and D sees 1,000 new negatives once per round
+    # epochs, 12 adversarial rounds, and D sees 1,000 new negatives once per round
     "cpu": {"mle_epochs": 10, "d_pretrain_rounds": 5, "d_negatives": 1_000, "d_epochs": 1,
-            "steps": 15, "d_steps": 1},
+            "steps": 12, "d_steps": 1},
 }
 SCHEDULE_KEYS = ("mle_epochs", "d_pretrain_rounds", "d_negatives", "d_epochs", "steps", "d_steps")
 

@@ -128,8 +128,10 @@ def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None) -> lis
         for spec in chosen:
             if not spec.applies_to(info):
                 kinds = "/".join(spec.modalities) + (" with labels" if spec.conditional_only else "")
-                needs = f" whose data has {', '.join(spec.needs)}" if spec.needs else ""
-                raise ConfigError(f"metric {spec.name!r} scores {kinds} models{needs}; this run's data does not fit")
+                missing = [key for key in spec.needs if key not in info.extras]
+                if info.modality in spec.modalities and missing:
+                    raise ConfigError(f"metric {spec.name!r} needs data with {', '.join(missing)}; this run's data has none")
+                raise ConfigError(f"metric {spec.name!r} scores {kinds} models; this run is {info.modality}")
         return chosen
     return [entry.value for entry in registry.metrics if entry.value.default and entry.value.applies_to(info)]
 

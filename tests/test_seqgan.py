@@ -230,3 +230,11 @@ def test_the_paper_schedule_is_a_named_preset_and_user_values_win():
 
     with pytest.raises(GanzooError, match="unknown schedule"):
         training.resolved_schedule({"schedule": "fast"})
+
+
+def test_tokens_are_drawn_with_the_models_probabilities():
+    from ganzoo_seqgan.models import draw_tokens
+
+    logits = torch.log(torch.tensor([[0.1, 0.2, 0.7]])).repeat(20_000, 1)
+    counts = torch.bincount(draw_tokens(logits, torch.Generator().manual_seed(0)), minlength=3) / 20_000
+    assert torch.allclose(counts, torch.tensor([0.1, 0.2, 0.7]), atol=0.015)

@@ -22,13 +22,14 @@ PAPER_WINDOWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
 
 
-def draw_tokens(probs: Tensor, generator: torch.Generator | None) -> Tensor:
-    """One token per row of ``probs`` by inverting the CDF (one uniform per row, on any device)."""
-    device = generator.device if generator is not None else probs.device
-    u = torch.rand(probs.shape[0], 1, generator=generator, device=device).to(probs.device)
-    cdf = probs.float().cumsum(dim=1)
+def draw_tokens(logits: Tensor, generator: torch.Generator | None) -> Tensor:
+    """One token per row of ``logits`` (consumed) by inverting the CDF: one uniform per row, on any device."""
+    device = generator.device if generator is not None else logits.device
+    u = torch.rand(logits.shape[0], 1, generator=generator, device=device).to(logits.device)
+    weights = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_()  # unnormalised: the CDF is scaled instead
+    cdf = weights.cumsum_(dim=1)
     tokens = torch.searchsorted(cdf, u * cdf[:, -1:]).squeeze(1)
-    return tokens.clamp_(max=probs.shape[1] - 1)
+    return tokens.clamp_(max=logits.shape[1] - 1)
 
 
 class LSTMGenerator(Generator):
@@ -108,9 +109,9 @@ class LSTMGenerator(Generator):
         return states
 
     def step(self, token: Tensor, state: tuple[Tensor, Tensor] | None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """One step: next-token probabilities (B, V) after input ``token`` (B,), and the new state."""
+        """One step: next-token logits (B, V) in fp32 after input ``token`` (B,), and the new state."""
         out, state = self.run_lstm(self.embedding(token).unsqueeze(1), state)
-        return torch.softmax(self.output(out[:, 0]).float(), dim=-1), state
+        return self.output(out[:, 0]).float(), state
 
     def continue_from(
         self, prefix: Tensor, state: tuple[Tensor, Tensor] | None, generator: torch.Generator | None = None
@@ -121,8 +122,8 @@ class LSTMGenerator(Generator):
         tokens = [prefix[:, i] for i in range(given)]
         last = prefix[:, -1] if given else torch.full((n,), self.start_token, dtype=torch.long, device=self.device)
         for _ in range(given, self.length):
-            probs, state = self.step(last, state)
-            last = draw_tokens(probs, generator)
+            logits, state = self.step(last, state)
+            last = draw_tokens(logits, generator)
             tokens.append(last)
         out = torch.stack(tokens, dim=1) if tokens else prefix
         return self.force_padding(out)

@@ -162,7 +162,8 @@ def captions(tmp_path):
 
 def test_text_data_uses_the_training_vocabulary_with_end_and_padding(captions):
     registry = get_registry()
-    spec, config = resolve(registry, "seqgan", {"dataset": "text", "data_root": str(captions)})
+    spec, config = resolve(registry, "seqgan", {"dataset": "text", "data_root": captions})
+    assert config["data_root"] == str(captions)  # a Path is kept as a string (the config is JSON)
     from ganzoo.trainer.setup import load_data
 
     train, test = load_data(registry, config), load_data(registry, config, split="test")

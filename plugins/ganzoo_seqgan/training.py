@@ -32,7 +32,7 @@ SCHEDULES: dict[str, dict[str, Any]] = {
     # adversarial rounds of (1 G step; 5 x (10,000 new negatives, 3 epochs of D))
     "paper": {"mle_epochs": 120, "d_pretrain_rounds": 50, "d_negatives": 10_000, "d_epochs": 3,
               "steps": 200, "d_steps": 5},
-    # fits 2 shared CPU cores in about 15 minutes on the oracle (see docs/seqgan.md): 10 MLE
+    # fits 2 shared CPU cores: 5 to 20 minutes on the oracle, by load (docs/seqgan.md): 10 MLE
     # epochs, 12 adversarial rounds, and D sees 1,000 new negatives once per round
     "cpu": {"mle_epochs": 10, "d_pretrain_rounds": 5, "d_negatives": 1_000, "d_epochs": 1,
             "steps": 12, "d_steps": 1},

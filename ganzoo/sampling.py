@@ -56,9 +56,16 @@ def load_run(path: str | Path, device: str = "cpu", registry: Registry | None = 
     registry = registry or get_registry()
     checkpoint = read_checkpoint(checkpoint_file(path))
     meta = checkpoint.meta
+    if meta["model"] not in registry.models:
+        raise CheckpointError(f"{checkpoint.path} is a checkpoint of model {meta['model']!r}, which is not installed "
+                              f"here (installed: {', '.join(registry.models.names()) or 'none'})")
     spec = registry.model(meta["model"])
-    info = DataInfo.from_json(meta["data_info"])
-    generator, discriminator = build_models(spec, info, meta["config"])
+    try:
+        info = DataInfo.from_json(meta["data_info"])
+        generator, discriminator = build_models(spec, info, meta["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{checkpoint.path}: its stored configuration does not fit {spec.name!r} as installed "
+                              f"now ({type(exc).__name__}: {exc})") from None
     for name, module in (("generator", generator), ("discriminator", discriminator)):
         try:
             module.load_state_dict(checkpoint.module_state(name))

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ganzoo.config import resolve_config
-from ganzoo.data.base import DataRequest, LoadedData
+from ganzoo.data.base import DataRequest, LoadedData, check_batch_size
 from ganzoo.errors import CheckpointError, ConfigError, DataError
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
@@ -66,6 +66,8 @@ def resolve(registry: Registry, model: str, user: Mapping[str, Any]) -> tuple[Mo
     defaults = {**dataset.defaults, **spec.defaults, "dataset": dataset.name}
     config = resolve_config(defaults, spec.bounds, user)
     registry.loss(config["loss"])  # unknown loss -> clear error before any work
+    if config.get("data_root"):  # absolute, so a resume from another directory finds the data
+        config["data_root"] = str(Path(config["data_root"]).expanduser().absolute())
     return spec, config
 
 
@@ -125,6 +127,7 @@ def prepare_state(registry: Registry, spec: ModelSpec, config: dict[str, Any]) -
     precision_lib.check_precision(config["precision"], device)
     seed_everything(int(config["seed"]))
     data = load_data(registry, config)
+    check_batch_size(len(data), int(config["batch_size"]))
     generator, discriminator = build_models(spec, data.info, config)
     generator.to(device)
     discriminator.to(device)
@@ -173,10 +176,16 @@ def restore_state(state: TrainState, checkpoint: Checkpoint) -> None:
     for name, optimizer in state.optimizers.items():
         if name not in optim_desc:
             raise CheckpointError(f"{checkpoint.path}: no state for optimiser {name!r}")
-        restore_optimizer(f"optim/{name}", optimizer, checkpoint.tensors, optim_desc[name])
+        try:
+            restore_optimizer(f"optim/{name}", optimizer, checkpoint.tensors, optim_desc[name])
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise CheckpointError(f"{checkpoint.path}: its {name} optimiser state does not fit this model ({exc})") from None
     state.step = checkpoint.step
     state.batches_drawn = int(checkpoint.meta.get("batches_drawn", 0))
-    restore_rng(checkpoint.tensors, checkpoint.meta["rng"])
+    try:
+        restore_rng(checkpoint.tensors, checkpoint.meta["rng"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(f"{checkpoint.path}: its random-number states cannot be restored ({exc})") from None
     if state.scaler is not None and "scaler" in checkpoint.meta:
         state.scaler.load_state_dict(checkpoint.meta["scaler"])
 

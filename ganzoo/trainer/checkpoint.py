@@ -243,8 +243,12 @@ def decode_checkpoint(data: bytes, path: Path) -> Checkpoint:
     version = block.get("format_version")
     if version not in ("1", FORMAT_VERSION):
         raise refuse(f"checkpoint format {version!r} is not one this ganzoo reads ({FORMAT_VERSION}); upgrade ganzoo")
+    body = memoryview(data)[8 + size :]
+    missing = _data_length(header) - len(body)
+    if missing > 0:
+        raise refuse(f"not a complete checkpoint (truncated: {missing} bytes of tensor data are missing)")
     digest = block.pop(DIGEST_KEY, None)
-    if version != "1" and digest != _digest(header, memoryview(data)[8 + size :]):
+    if version != "1" and digest != _digest(header, body):
         raise refuse(f"{corrupt}: its checksum does not match its contents)")
     try:
         tensors = safetensors_load(data)
@@ -254,6 +258,12 @@ def decode_checkpoint(data: bytes, path: Path) -> Checkpoint:
     if not isinstance(meta, dict) or not _meta_complete(meta):
         raise refuse("checkpoint metadata is incomplete")
     return Checkpoint(path, tensors, meta)
+
+
+def _data_length(header: dict[str, Any]) -> int:
+    """How many bytes of tensor data the header describes (0 when it is malformed)."""
+    offsets = [entry.get("data_offsets") for key, entry in header.items() if key != "__metadata__" and isinstance(entry, dict)]
+    return max((pair[-1] for pair in offsets if isinstance(pair, list) and pair and isinstance(pair[-1], int)), default=0)
 
 
 def _meta_complete(meta: dict[str, Any]) -> bool:

@@ -16,7 +16,7 @@ from ganzoo.render import grid_labels, save_samples
 from ganzoo.spec import DataInfo, Discriminator, Generator, ModelSpec
 from ganzoo.trainer.checkpoint import Checkpoint, read_checkpoint
 from ganzoo.trainer.rundir import RunDir
-from ganzoo.trainer.setup import build_models, resolve_device
+from ganzoo.trainer.setup import build_models, describe_mismatch, resolve_device
 
 
 @dataclass
@@ -71,7 +71,7 @@ def load_run(path: str | Path, device: str = "cpu", registry: Registry | None = 
             module.load_state_dict(checkpoint.module_state(name))
         except RuntimeError as exc:
             raise CheckpointError(
-                f"{checkpoint.path}: its {name} does not fit {spec.name!r} as installed now ({str(exc).splitlines()[0]})"
+                f"{checkpoint.path}: its {name} does not fit {spec.name!r} as installed now ({describe_mismatch(exc)})"
             ) from None
     target = resolve_device(device)
     generator.to(target).eval()

@@ -44,8 +44,11 @@ def flip_bit(data: bytes, position: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def place(tmp_path_factory) -> Path:
+    return build_place(tmp_path_factory.mktemp("bad-input"))
+
+
+def build_place(root: Path) -> Path:
     """Runs, broken checkpoints and data folders that the cases point at."""
-    root = tmp_path_factory.mktemp("bad-input")
     ganzoo.train("dcgan", steps=2, out=root / "run", progress=False, **TINY)
     ganzoo.train("vanilla", steps=2, out=root / "vanilla", progress=False, g_hidden=8, d_hidden=8, latent_dim=4)
     good = (root / "run" / CHECKPOINT).read_bytes()

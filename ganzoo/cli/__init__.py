@@ -8,20 +8,14 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-import threading
-from typing import Any
 
 import click
 
 from ganzoo.cli import catalog, sample, train  # noqa: F401  (each module attaches its commands)
 from ganzoo.cli.app import cli, state
-from ganzoo.errors import Aborted, GanzooError
+from ganzoo.errors import GanzooError
 
 __all__ = ["cli", "main"]
-
-
-def _raise_aborted(signum: int, frame: Any) -> None:
-    raise Aborted(signum)
 
 
 def _usage_line(exc: click.ClickException) -> str:
@@ -43,8 +37,6 @@ def _stopped_line(exc: BaseException) -> tuple[str, int]:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning user errors into one line and their exit code."""
     logging.basicConfig(format="ganzoo: %(message)s", level=logging.INFO)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _raise_aborted) if in_main_thread else None
     try:
         cli.main(args=argv, prog_name="ganzoo", standalone_mode=False)
     except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt into Abort
@@ -75,6 +67,3 @@ def main(argv: list[str] | None = None) -> None:
             raise
         click.echo(f"ganzoo: internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True)
         sys.exit(1)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)

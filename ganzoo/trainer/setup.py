@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,11 +163,27 @@ def load_modules(state: TrainState, checkpoint: Checkpoint) -> None:
         try:
             module.load_state_dict(saved)
         except RuntimeError as exc:
-            first = str(exc).strip().splitlines()
-            detail = "; ".join(line.strip() for line in first[1:3]) or first[0]
             raise CheckpointError(
-                f"{checkpoint.path}: its {name} does not fit the model built from this configuration ({detail})"
+                f"{checkpoint.path}: its {name} does not fit the model built from this configuration "
+                f"({describe_mismatch(exc)})"
             ) from None
+
+
+_SIZE_MISMATCH = re.compile(r"size mismatch for (\S+): copying a param with shape torch\.Size\(\[(.*?)\]\) from "
+                            r"checkpoint, the shape in current model is torch\.Size\(\[(.*?)\]\)")
+
+
+def describe_mismatch(exc: RuntimeError) -> str:
+    """torch's load_state_dict error, shortened to its first difference (it can run to pages)."""
+    text = str(exc)
+    sizes = _SIZE_MISMATCH.findall(text)
+    if sizes:
+        name, saved, built = sizes[0]
+        more = f", and {len(sizes) - 1} more tensors differ" if len(sizes) > 1 else ""
+        return f"{name} is [{saved}] in the checkpoint but [{built}] in the model{more}"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    detail = lines[1] if len(lines) > 1 else lines[0] if lines else type(exc).__name__
+    return detail if len(detail) <= 200 else detail[:197] + "..."
 
 
 def restore_state(state: TrainState, checkpoint: Checkpoint) -> None:

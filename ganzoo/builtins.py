@@ -37,7 +37,7 @@ def register_datasets(register: Callable) -> None:
     ))
     register(DatasetSpec(
         "cifar10", "CIFAR-10 natural images, 32x32 RGB, 10 classes", "image",
-        vision.load_cifar10, labelled=True, source="torchvision layout: DATA_ROOT/cifar-10-batches-py",
+        vision.load_cifar10, labelled=True, source="binary version: DATA_ROOT/cifar-10-batches-bin",
     ))
     register(DatasetSpec(
         "celeba", "CelebA aligned faces, cropped and resized (64x64 by default)", "image",

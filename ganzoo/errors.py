@@ -10,6 +10,17 @@ class GanzooError(Exception):
     """A mistake in what the user asked for (bad name, bad value, missing file)."""
 
     exit_code = 2
+    prefix = "error: "
+    """What the CLI prints before the message ('' for a requested stop, which is no error)."""
+
+
+class Aborted(KeyboardInterrupt):
+    """A stop signal that could not wait for a clean save (a second Ctrl-C, or before training began)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum
 
 
 class ConfigError(GanzooError):

@@ -16,7 +16,7 @@ from ganzoo.render import grid_labels, save_samples
 from ganzoo.spec import DataInfo, Discriminator, Generator, ModelSpec
 from ganzoo.trainer.checkpoint import Checkpoint, read_checkpoint
 from ganzoo.trainer.rundir import RunDir
-from ganzoo.trainer.setup import build_models, resolve_device
+from ganzoo.trainer.setup import build_models, describe_mismatch, resolve_device
 
 
 @dataclass
@@ -56,15 +56,22 @@ def load_run(path: str | Path, device: str = "cpu", registry: Registry | None = 
     registry = registry or get_registry()
     checkpoint = read_checkpoint(checkpoint_file(path))
     meta = checkpoint.meta
+    if meta["model"] not in registry.models:
+        raise CheckpointError(f"{checkpoint.path} is a checkpoint of model {meta['model']!r}, which is not installed "
+                              f"here (installed: {', '.join(registry.models.names()) or 'none'})")
     spec = registry.model(meta["model"])
-    info = DataInfo.from_json(meta["data_info"])
-    generator, discriminator = build_models(spec, info, meta["config"])
+    try:
+        info = DataInfo.from_json(meta["data_info"])
+        generator, discriminator = build_models(spec, info, meta["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{checkpoint.path}: its stored configuration does not fit {spec.name!r} as installed "
+                              f"now ({type(exc).__name__}: {exc})") from None
     for name, module in (("generator", generator), ("discriminator", discriminator)):
         try:
             module.load_state_dict(checkpoint.module_state(name))
         except RuntimeError as exc:
             raise CheckpointError(
-                f"{checkpoint.path}: its {name} does not fit {spec.name!r} as installed now ({str(exc).splitlines()[0]})"
+                f"{checkpoint.path}: its {name} does not fit {spec.name!r} as installed now ({describe_mismatch(exc)})"
             ) from None
     target = resolve_device(device)
     generator.to(target).eval()

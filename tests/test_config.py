@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -86,3 +88,49 @@ def test_set_items_round_trip(pairs):
     items = [f"{k}={v}" for k, v in pairs]
     parsed = parse_set_options(items)
     assert parsed == {k: v.strip() for k, v in dict(pairs).items()}
+
+
+@given(st.lists(st.text(max_size=20), max_size=6))
+def test_any_set_items_parse_or_raise_a_config_error(items):
+    try:
+        parsed = parse_set_options(items)
+    except ConfigError:
+        return
+    assert all("=" in item for item in items) and set(parsed) <= {i.partition("=")[0].strip() for i in items}
+
+
+@given(st.dictionaries(st.sampled_from(sorted(TRAINER_OPTIONS)), st.text(max_size=16), max_size=4))
+def test_any_text_for_any_option_resolves_or_raises_a_user_error(user):
+    """Whatever --set text the user gives any option, the answer is a config or a one-line GanzooError."""
+    try:
+        config = resolve_config({}, {}, user)
+    except GanzooError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert set(config) == set(TRAINER_OPTIONS)
+
+
+BOUNDED = sorted(k for k, o in TRAINER_OPTIONS.items() if isinstance(o.default, int) and not isinstance(o.default, bool)
+                 and o.low is not None)
+
+
+@given(st.sampled_from(BOUNDED), st.integers(min_value=-10**6, max_value=10**6))
+def test_bounded_whole_numbers_are_accepted_inside_and_refused_outside(key, value):
+    option = TRAINER_OPTIONS[key]
+    inside = value >= option.low and (option.high is None or value <= option.high)
+    try:
+        assert resolve_config({}, {}, {key: str(value)})[key] == value and inside
+    except ConfigError as exc:
+        assert not inside and str(exc).startswith(f"{key} must be in ")
+
+
+@given(st.fixed_dictionaries({}, optional={
+    "steps": st.integers(1, 10**6), "batch_size": st.integers(1, 4096), "lr_g": st.floats(1e-6, 1.0),
+    "betas": st.tuples(st.floats(0, 0.99), st.floats(0, 0.999)), "seed": st.integers(0, 2**40),
+    "image_size": st.none() | st.integers(4, 1024), "precision": st.sampled_from(["fp32", "bf16"]),
+}))
+def test_a_stored_config_resolves_to_itself(user):
+    """Resume feeds the JSON of a checkpoint's config back in as user values: it must come back unchanged."""
+    config = resolve_config({"width": 8}, {"width": (1, 64)}, user)
+    stored = json.loads(json.dumps(config))
+    assert resolve_config({"width": 8}, {"width": (1, 64)}, stored) == config

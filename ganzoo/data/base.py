@@ -8,6 +8,7 @@ exactly where it stopped, and several processes can each take their slice of eve
 from __future__ import annotations
 
 import os
+import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,12 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> Tensor:
     return torch.randperm(n, generator=gen)
 
 
+def check_batch_size(n: int, batch_size: int, world_size: int = 1) -> None:
+    """Refuse a (global) batch larger than the dataset: training could not draw a single batch."""
+    if batch_size * world_size > n:
+        raise DataError(f"batch size {batch_size * world_size} is larger than the dataset ({n} examples)")
+
+
 def index_batches(
     n: int, batch_size: int, seed: int, start: int = 0, rank: int = 0, world_size: int = 1
 ) -> Iterator[Tensor]:
@@ -68,10 +75,9 @@ def index_batches(
     With several processes each global batch of ``batch_size * world_size`` indices is split
     so process ``rank`` takes its own ``batch_size`` slice (what DistributedSampler does).
     """
+    check_batch_size(n, batch_size, world_size)
     global_batch = batch_size * world_size
     per_epoch = n // global_batch
-    if per_epoch < 1:
-        raise DataError(f"batch size {global_batch} is larger than the dataset ({n} examples)")
     position = start
     epoch, perm = -1, None
     while True:
@@ -162,6 +168,12 @@ class _IndexSampler(torch.utils.data.Sampler):
             yield idx.tolist()
 
 
+def _ignore_stop_signals(worker_id: int) -> None:
+    """Loader workers leave SIGINT / SIGTERM to the main process, which stops them after a clean save."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 class StreamData(LoadedData):
     """Data read from disk on the fly through a torch Dataset yielding (sample, label)."""
 
@@ -179,6 +191,10 @@ class StreamData(LoadedData):
             batch_sampler=batch_sampler,
             num_workers=self.workers,
             persistent_workers=False,
+            worker_init_fn=_ignore_stop_signals if self.workers else None,
+            # its own generator: creating a loader must not draw from the global RNG, which a
+            # resumed run restores from its checkpoint (else resume would not be exact)
+            generator=torch.Generator().manual_seed(0),
         )
 
     def _batch(self, item: Any, device: torch.device | str) -> Batch:

@@ -1,7 +1,10 @@
 """`folder`: any directory of images, with optional class sub-folders.
 
-Files that are not readable images are skipped with a count; grayscale, RGBA and palette
-images are converted to the dataset's channel count.
+Files that are not readable images are skipped with a count; grayscale, RGBA, palette, CMYK
+and 16-bit images are converted to the dataset's channel count. A file whose header looks fine
+but whose pixels cannot be decoded (a truncated JPEG, say) is found only when it is read; it is
+then replaced by the next readable file, with a warning that names it, so training goes on and
+stays reproducible.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
@@ -23,13 +27,38 @@ DEFAULT_SIZE = 64
 log = logging.getLogger(__name__)
 
 
+UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
+
 def _readable(path: Path) -> bool:
+    """A cheap header check (it does not decode the pixels)."""
     try:
         with Image.open(path) as image:
             image.verify()
         return True
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except UNREADABLE:
         return False
+
+
+def to_mode(image: Image.Image, mode: str) -> Image.Image:
+    """Convert any PIL image to 'L' or 'RGB': transparency over white, 16-bit and float scaled to 8 bits."""
+    if image.mode in ("RGBA", "LA", "PA", "P", "RGBa", "La"):
+        image = image.convert("RGBA")
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image)
+    elif image.mode.startswith("I") or image.mode == "F":  # 16/32-bit integer or float grey levels
+        values = np.asarray(image, dtype=np.float64)
+        peak = values.max(initial=0.0)
+        if image.mode.startswith("I;16"):
+            full = 65535.0
+        elif image.mode == "F" and peak <= 1.0:
+            full = 1.0
+        else:
+            full = 255.0 if peak <= 255 else 65535.0
+        image = Image.fromarray(np.clip(values / full * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    elif image.mode not in ("1", "L", "RGB"):
+        image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, ...
+    return image.convert(mode)
 
 
 def scan_folder(root: Path) -> tuple[list[Path], list[int], list[str], int]:
@@ -66,18 +95,29 @@ class ImageFiles(torch.utils.data.Dataset):
         self.files, self.labels = files, labels
         self.mode = "L" if channels == 1 else "RGB"
         self.transform = image_transform(size)
+        self.warned: set[int] = set()
 
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, index: int):
+    def _decode(self, index: int) -> Image.Image:
         with Image.open(self.files[index]) as image:
-            if image.mode in ("RGBA", "LA", "P"):
-                image = image.convert("RGBA")
-                background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(background, image)
-            image = image.convert(self.mode)
-            return self.transform(image), self.labels[index]
+            image.load()
+            return to_mode(image, self.mode)
+
+    def __getitem__(self, index: int):
+        for offset in range(len(self.files)):
+            candidate = (index + offset) % len(self.files)
+            try:
+                image = self._decode(candidate)
+            except UNREADABLE as exc:
+                if candidate not in self.warned:
+                    self.warned.add(candidate)
+                    log.warning("folder: cannot decode %s (%s); using the next readable image in its place",
+                                self.files[candidate], exc)
+                continue
+            return self.transform(image), self.labels[candidate]
+        raise DataError("folder: none of the images can be decoded")
 
 
 def load_folder(request: DataRequest) -> StreamData:

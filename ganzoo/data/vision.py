@@ -1,7 +1,8 @@
-"""Datasets read through torchvision's file layouts: mnist, fashion-mnist, cifar10, celeba.
+"""Datasets in their standard file layouts: mnist, fashion-mnist, cifar10 (binary version), celeba.
 
 Files are never fetched unless the user passes --download; a missing file is one clear error
-that says where ganzoo looked and how to fix it.
+that says where ganzoo looked and how to fix it. No data file is unpickled: CIFAR-10 is read
+from its binary version, not from the pickled python one torchvision uses.
 """
 
 from __future__ import annotations
@@ -64,23 +65,50 @@ load_mnist = _idx_loader("mnist", "MNIST", "MNIST")
 load_fashion_mnist = _idx_loader("fashion-mnist", "FashionMNIST", "FashionMNIST")
 
 
-def load_cifar10(request: DataRequest) -> TensorData:
-    """CIFAR-10 (32x32 RGB, 10 classes) from torchvision's python pickle-free batches layout."""
-    from torchvision.datasets import CIFAR10
+CIFAR10_FOLDER = "cifar-10-batches-bin"
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+CIFAR10_FILES = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
+CIFAR10_RECORD = 1 + 3 * 32 * 32  # label byte, then the red, green and blue planes
 
+
+def read_cifar10_binary(files: list[Path]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (N, 3, 32, 32) uint8 and labels from CIFAR-10's binary files (plain bytes, no pickle)."""
+    chunks = []
+    for path in files:
+        raw = np.fromfile(path, dtype=np.uint8)
+        if raw.size == 0 or raw.size % CIFAR10_RECORD:
+            raise DataError(f"cifar10: {path} is not a CIFAR-10 binary batch ({raw.size} bytes, "
+                            f"not a multiple of {CIFAR10_RECORD})")
+        chunks.append(raw.reshape(-1, CIFAR10_RECORD))
+    records = np.concatenate(chunks)
+    labels = torch.from_numpy(records[:, 0].astype(np.int64))
+    if int(labels.max()) > 9:
+        raise DataError(f"cifar10: labels above 9 in {files[0].parent}; these are not CIFAR-10 batches")
+    images = torch.from_numpy(np.ascontiguousarray(records[:, 1:])).reshape(-1, 3, 32, 32)
+    return images, labels
+
+
+def load_cifar10(request: DataRequest) -> TensorData:
+    """CIFAR-10 (32x32 RGB, 10 classes) from its binary version (ganzoo never unpickles the python one)."""
     _check_split("cifar10", request.split, ("train", "test"))
     check_image_size(request.image_size)
     root = request.resolved_root
-    folder = root / CIFAR10.base_folder
-    if not folder.exists() and not request.download:
-        raise _missing("cifar10", folder, request)
-    try:
-        dataset = CIFAR10(str(root), train=request.split == "train", download=request.download)
-    except RuntimeError as exc:
-        raise _missing("cifar10", folder, request, f" ({exc})") from exc
-    images = torch.from_numpy(np.ascontiguousarray(dataset.data)).permute(0, 3, 1, 2).contiguous()
+    folder = root / CIFAR10_FOLDER
+    files = [folder / name for name in CIFAR10_FILES[request.split]]
+    if not all(f.is_file() for f in files) and request.download:
+        from torchvision.datasets.utils import download_and_extract_archive
+
+        download_and_extract_archive(CIFAR10_URL, str(root), md5=CIFAR10_MD5)
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        extra = f" (expected {', '.join(missing)})"
+        if (root / "cifar-10-batches-py").is_dir():
+            extra = (" (only the pickled python version, cifar-10-batches-py, is there; ganzoo does not unpickle "
+                     "data files: get the binary version, cifar-10-binary.tar.gz)")
+        raise _missing("cifar10", folder, request, extra)
+    images, labels = read_cifar10_binary(files)
     images = resize_uint8(images, request.image_size)
-    labels = torch.tensor(dataset.targets, dtype=torch.long)
     return TensorData(images, labels, DataInfo("image", tuple(images.shape[1:]), num_classes=10))
 
 

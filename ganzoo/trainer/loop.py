@@ -8,6 +8,7 @@ tensors until a log line needs them.
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -21,7 +22,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ganzoo import __version__
-from ganzoo.errors import ConfigError, GanzooError
+from ganzoo.errors import Aborted, CheckpointError, ConfigError, GanzooError
 from ganzoo.registry import Registry
 from ganzoo.render import grid_labels, save_samples, suffix_for
 from ganzoo.spec import ModelSpec, Phase
@@ -31,6 +32,7 @@ from ganzoo.trainer.setup import prepare_state, registry_or_default, resolve, re
 from ganzoo.trainer.state import TrainState
 
 SAMPLE_SEED_OFFSET = 7919
+log = logging.getLogger(__name__)
 
 
 class Diverged(GanzooError):
@@ -41,6 +43,8 @@ class Diverged(GanzooError):
 
 class Interrupted(GanzooError):
     """Training stopped by a signal after saving a checkpoint."""
+
+    prefix = ""  # not an error: the run stopped where the user asked it to
 
     def __init__(self, signum: int, message: str) -> None:
         super().__init__(message)
@@ -74,7 +78,7 @@ class _StopFlag:
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.signum is not None:  # a second Ctrl-C: stop at once
-            raise KeyboardInterrupt
+            raise Aborted(signum)
         self.signum = signum
 
     def __exit__(self, *exc: Any) -> None:
@@ -95,18 +99,28 @@ class _Window:
         for key, value in outputs.items():
             self.values.setdefault(key, []).append(value.detach().float().reshape(()))
 
+    def _stacked(self) -> dict[str, Tensor]:
+        return {key: torch.stack(values).cpu() for key, values in self.values.items()}
+
+    def _first_non_finite(self, stacked: Mapping[str, Tensor]) -> tuple[int | None, str | None]:
+        bad_step, bad_key = None, None
+        for key, values in stacked.items():
+            finite = torch.isfinite(values)
+            if not bool(finite.all()):
+                step = self.first_step + int((~finite).nonzero()[0, 0])
+                if bad_step is None or step < bad_step:
+                    bad_step, bad_key = step, key
+        return bad_step, bad_key
+
+    def first_non_finite(self) -> tuple[int | None, str | None]:
+        """The first step and key with a non-finite value, without emptying the window."""
+        return self._first_non_finite(self._stacked())
+
     def flush(self) -> tuple[dict[str, float], int | None, str | None]:
         """Means over the window, plus the first step and key with a non-finite value, if any."""
-        means: dict[str, float] = {}
-        bad_step, bad_key = None, None
-        for key, values in self.values.items():
-            stacked = torch.stack(values).cpu()
-            finite = torch.isfinite(stacked)
-            if not bool(finite.all()):
-                first = int((~finite).nonzero()[0, 0])
-                if bad_step is None or self.first_step + first < bad_step:
-                    bad_step, bad_key = self.first_step + first, key
-            means[key] = float(stacked.mean())
+        stacked = self._stacked()
+        bad_step, bad_key = self._first_non_finite(stacked)
+        means = {key: float(values.mean()) for key, values in stacked.items()}
         self.values = {}
         return means, bad_step, bad_key
 
@@ -125,6 +139,8 @@ class Trainer:
         self.last_log: dict[str, Any] = {}
         self.last_eval: dict[str, Any] | None = None
         self.last_checkpoint: Path | None = None
+        self.checked_step = state.step
+        """The last step whose weights were checked finite (the start, or the last checkpoint)."""
         self.started = time.perf_counter()
         self.evaluator = None
         if int(self.config["eval_every"]) > 0:
@@ -150,8 +166,16 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         path = self.run.checkpoint_path(self.state.step)
-        save_checkpoint(path, modules=self.state.modules(), optimizers=self.state.optimizers, meta=self.checkpoint_meta())
+        if path == self.last_checkpoint:
+            return path  # saved already at this step
+        try:
+            save_checkpoint(path, modules=self.state.modules(), optimizers=self.state.optimizers,
+                            meta=self.checkpoint_meta())
+        except OSError as exc:
+            kept = f"; {self.last_checkpoint} is intact" if self.last_checkpoint else ""
+            raise CheckpointError(f"could not write checkpoint {path}: {exc.strerror or exc}{kept}") from exc
         self.last_checkpoint = path
+        self.checked_step = self.state.step
         self.run.prune_checkpoints(int(self.config["keep_checkpoints"]), protect=(path,))
         return path
 
@@ -171,21 +195,26 @@ class Trainer:
         info = self.state.data.info
         return save_samples(samples, self.run.sample_path(self.state.step, suffix_for(info)), info, nrow)
 
+    def _kept(self) -> str:
+        if self.last_checkpoint is None:
+            return "; no checkpoint had been saved yet"
+        return (f"; the last good checkpoint {self.last_checkpoint} is kept (continue from it with "
+                f"--resume {self.run.path} and, say, lower learning rates)")
+
     def log(self, window: _Window, phase: Phase, bar: tqdm) -> None:
         means, bad_step, bad_key = window.flush()
         if bad_step is not None:
-            kept = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
-            raise Diverged(f"training diverged at step {bad_step}: {bad_key} is not finite{kept}")
+            raise Diverged(f"training diverged at step {bad_step}: {bad_key} is not finite{self._kept()}")
         elapsed = time.perf_counter() - self.started
         record = {"step": self.state.step, "phase": phase.name, "time_s": round(elapsed, 3), **means}
         self.run.append_metrics(record)
         self.last_log = record
         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
 
-    def evaluate(self, phase: Phase) -> None:
+    def evaluate(self, phase: Phase, window: _Window) -> None:
         """Score the generator now, log the scores with their protocol, keep the best checkpoint."""
         if self.last_checkpoint is None or self.last_checkpoint != self.run.checkpoint_path(self.state.step):
-            self.check_weights()
+            self.check_finite(window)
             self.save_checkpoint()
         report = self.evaluator.run(self.state, self.run)
         record = {**report.to_json(), "phase": phase.name, "time_s": round(time.perf_counter() - self.started, 3)}
@@ -193,13 +222,19 @@ class Trainer:
         self.evaluator.keep_if_best(report, self.last_checkpoint, self.run)
         self.last_eval = record
 
-    def check_weights(self) -> None:
-        """Stop before saving non-finite weights."""
+    def check_finite(self, window: _Window) -> None:
+        """Before a checkpoint: stop on any non-finite logged value or weight, so no bad state is saved."""
+        bad_step, bad_key = window.first_non_finite()
+        if bad_step is not None:
+            raise Diverged(f"training diverged at step {bad_step}: {bad_key} is not finite{self._kept()}")
         for name, module in self.state.modules().items():
-            for pname, p in module.named_parameters():
-                if not bool(torch.isfinite(p).all()):
-                    kept = f"; last good checkpoint: {self.last_checkpoint}" if self.last_checkpoint else ""
-                    raise Diverged(f"training diverged by step {self.state.step}: {name}.{pname} is not finite{kept}")
+            tensors = [*module.named_parameters(), *module.named_buffers()]
+            for tname, t in tensors:
+                if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                    raise Diverged(
+                        f"training diverged between step {self.checked_step} and step {self.state.step}: "
+                        f"{name}.{tname} is not finite{self._kept()}"
+                    )
 
     # ---- the loop -----------------------------------------------------------------------
     def run_phase(self, phase: Phase, begin: int, stop: _StopFlag) -> None:
@@ -223,17 +258,18 @@ class Trainer:
                 if sample_every and state.step % sample_every == 0 and not last:
                     self.save_samples()
                 if (checkpoint_every and state.step % checkpoint_every == 0) or last:
-                    self.check_weights()
+                    self.check_finite(window)
                     self.save_checkpoint()
                 if self.evaluator and self.evaluator.due(state.step, state.step == self.total_steps):
-                    self.evaluate(phase)
+                    self.evaluate(phase, window)
                 if stop.signum is not None and not last:
                     if window.values:
                         self.log(window, phase, bar)
-                    self.check_weights()
+                    self.check_finite(window)
                     path = self.save_checkpoint()
                     name = signal.Signals(stop.signum).name
-                    raise Interrupted(stop.signum, f"stopped by {name} at step {state.step}; checkpoint saved to {path}")
+                    raise Interrupted(stop.signum, f"stopped by {name} at step {state.step}; checkpoint saved to "
+                                                   f"{path}; continue with: ganzoo train --resume {self.run.path}")
 
     def fit(self) -> RunResult:
         with _StopFlag() as stop:
@@ -264,18 +300,22 @@ def train(
     """
     registry = registry_or_default(registry)
     if resume is not None:
+        if overwrite:
+            raise ConfigError("--overwrite replaces a run and --resume continues one; pass only one of them")
         return _resume(registry, model, Path(resume), out, progress, options)
     if model is None:
         raise ConfigError("name a model to train (ganzoo list models)")
     spec, config = resolve(registry, model, options)
-    state = prepare_state(registry, spec, config)
     path = Path(out) if out is not None else default_run_path(spec.name, config["dataset"])
-    run = RunDir.create(path, overwrite=overwrite)
-    artifacts = state.data.artifacts()
-    if artifacts:
-        run.write_data_artifacts(artifacts)
-    run.write_config(_run_config(spec, state))
-    return Trainer(spec, state, run, progress).fit()
+    RunDir(path).check_new(overwrite)  # refuse before any slow work, and before touching anything
+    state = prepare_state(registry, spec, config)
+    with RunDir(path).claimed():
+        run = RunDir.create(path, overwrite=overwrite)
+        artifacts = state.data.artifacts()
+        if artifacts:
+            run.write_data_artifacts(artifacts)
+        run.write_config(_run_config(spec, state))
+        return Trainer(spec, state, run, progress).fit()
 
 
 def _run_config(spec: ModelSpec, state: TrainState) -> dict[str, Any]:
@@ -289,27 +329,60 @@ def _run_config(spec: ModelSpec, state: TrainState) -> dict[str, Any]:
     }
 
 
+def _open_for_resume(path: Path, out: Any) -> RunDir:
+    if out is not None and Path(out).resolve() != path.resolve():
+        raise ConfigError("--resume continues the run in its own directory; drop --out")
+    if path.is_file():
+        hint = f" (this file's run is {path.parent.parent})" if RunDir(path.parent.parent).is_run() else ""
+        raise ConfigError(f"--resume takes a run directory, not a file: {path}{hint}")
+    if not path.exists():
+        raise CheckpointError(f"--resume {path}: no such run directory")
+    run = RunDir(path)
+    if not run.is_run() and not run.has_user_files():
+        raise CheckpointError(
+            f"--resume {path}: the run stopped before it wrote {run.config_path.name}; start it again with "
+            f"ganzoo train MODEL --out {path}"
+        )
+    return RunDir.open(path)
+
+
 def _resume(
     registry: Registry, model: str | None, path: Path, out: Any, progress: bool | None, options: Mapping[str, Any]
 ) -> RunResult:
-    if out is not None and Path(out).resolve() != path.resolve():
-        raise ConfigError("--resume continues the run in its own directory; drop --out")
-    run = RunDir.open(path)
+    run = _open_for_resume(path, out)
     stored = run.read_config()
-    stored_model = stored.get("model")
+    stored_model = stored["model"]
     if model is not None and model != stored_model:
         raise ConfigError(f"{path} is a run of {stored_model!r}, not {model!r}")
-    checkpoint = read_checkpoint(run.latest_checkpoint())
-    if checkpoint.meta.get("model") != stored_model:
-        raise ConfigError(f"{checkpoint.path} is a checkpoint of {checkpoint.meta.get('model')!r}, not {stored_model!r}")
-    spec, config = resolve(registry, stored_model, {**checkpoint.config, **options})
-    state = prepare_state(registry, spec, config)
-    restore_state(state, checkpoint)
-    run.truncate_metrics(state.step)
-    run.write_config(_run_config(spec, state))
-    trainer = Trainer(spec, state, run, progress)
-    trainer.last_checkpoint = checkpoint.path
-    if state.step >= trainer.total_steps:
-        return RunResult(run.path, state.step, checkpoint.path, {})
-    return trainer.fit()
+    with run.claimed():
+        found = run.checkpoints()
+        if not found:
+            return _restart(registry, run, stored, progress, options)
+        checkpoint = read_checkpoint(found[-1][1])
+        if checkpoint.meta.get("model") != stored_model:
+            raise CheckpointError(
+                f"{checkpoint.path} is a checkpoint of {checkpoint.meta.get('model')!r}, but {path} is a run of "
+                f"{stored_model!r}"
+            )
+        spec, config = resolve(registry, stored_model, {**checkpoint.config, **options})
+        state = prepare_state(registry, spec, config)
+        restore_state(state, checkpoint)
+        run.truncate_metrics(state.step)
+        run.write_config(_run_config(spec, state))
+        trainer = Trainer(spec, state, run, progress)
+        trainer.last_checkpoint = checkpoint.path
+        if state.step >= trainer.total_steps:
+            return RunResult(run.path, state.step, checkpoint.path, {})
+        return trainer.fit()
 
+
+def _restart(
+    registry: Registry, run: RunDir, stored: Mapping[str, Any], progress: bool | None, options: Mapping[str, Any]
+) -> RunResult:
+    """A run stopped before its first checkpoint: begin it again, same configuration, same directory."""
+    spec, config = resolve(registry, stored["model"], {**stored["config"], **options})
+    state = prepare_state(registry, spec, config)
+    log.warning("%s has no checkpoint yet (it stopped before the first one); starting it again from step 0", run.path)
+    run.restart()
+    run.write_config(_run_config(spec, state))
+    return Trainer(spec, state, run, progress).fit()

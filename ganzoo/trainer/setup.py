@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 
 from ganzoo.config import resolve_config
-from ganzoo.data.base import DataRequest, LoadedData
+from ganzoo.data.base import DataRequest, LoadedData, check_batch_size
 from ganzoo.errors import CheckpointError, ConfigError, DataError
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
@@ -66,6 +67,8 @@ def resolve(registry: Registry, model: str, user: Mapping[str, Any]) -> tuple[Mo
     defaults = {**dataset.defaults, **spec.defaults, "dataset": dataset.name}
     config = resolve_config(defaults, spec.bounds, user)
     registry.loss(config["loss"])  # unknown loss -> clear error before any work
+    if config.get("data_root"):  # absolute, so a resume from another directory finds the data
+        config["data_root"] = str(Path(config["data_root"]).expanduser().absolute())
     return spec, config
 
 
@@ -125,6 +128,7 @@ def prepare_state(registry: Registry, spec: ModelSpec, config: dict[str, Any]) -
     precision_lib.check_precision(config["precision"], device)
     seed_everything(int(config["seed"]))
     data = load_data(registry, config)
+    check_batch_size(len(data), int(config["batch_size"]))
     generator, discriminator = build_models(spec, data.info, config)
     generator.to(device)
     discriminator.to(device)
@@ -159,11 +163,27 @@ def load_modules(state: TrainState, checkpoint: Checkpoint) -> None:
         try:
             module.load_state_dict(saved)
         except RuntimeError as exc:
-            first = str(exc).strip().splitlines()
-            detail = "; ".join(line.strip() for line in first[1:3]) or first[0]
             raise CheckpointError(
-                f"{checkpoint.path}: its {name} does not fit the model built from this configuration ({detail})"
+                f"{checkpoint.path}: its {name} does not fit the model built from this configuration "
+                f"({describe_mismatch(exc)})"
             ) from None
+
+
+_SIZE_MISMATCH = re.compile(r"size mismatch for (\S+): copying a param with shape torch\.Size\(\[(.*?)\]\) from "
+                            r"checkpoint, the shape in current model is torch\.Size\(\[(.*?)\]\)")
+
+
+def describe_mismatch(exc: RuntimeError) -> str:
+    """torch's load_state_dict error, shortened to its first difference (it can run to pages)."""
+    text = str(exc)
+    sizes = _SIZE_MISMATCH.findall(text)
+    if sizes:
+        name, saved, built = sizes[0]
+        more = f", and {len(sizes) - 1} more tensors differ" if len(sizes) > 1 else ""
+        return f"{name} is [{saved}] in the checkpoint but [{built}] in the model{more}"
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    detail = lines[1] if len(lines) > 1 else lines[0] if lines else type(exc).__name__
+    return detail if len(detail) <= 200 else detail[:197] + "..."
 
 
 def restore_state(state: TrainState, checkpoint: Checkpoint) -> None:
@@ -173,10 +193,16 @@ def restore_state(state: TrainState, checkpoint: Checkpoint) -> None:
     for name, optimizer in state.optimizers.items():
         if name not in optim_desc:
             raise CheckpointError(f"{checkpoint.path}: no state for optimiser {name!r}")
-        restore_optimizer(f"optim/{name}", optimizer, checkpoint.tensors, optim_desc[name])
+        try:
+            restore_optimizer(f"optim/{name}", optimizer, checkpoint.tensors, optim_desc[name])
+        except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise CheckpointError(f"{checkpoint.path}: its {name} optimiser state does not fit this model ({exc})") from None
     state.step = checkpoint.step
     state.batches_drawn = int(checkpoint.meta.get("batches_drawn", 0))
-    restore_rng(checkpoint.tensors, checkpoint.meta["rng"])
+    try:
+        restore_rng(checkpoint.tensors, checkpoint.meta["rng"])
+    except (ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise CheckpointError(f"{checkpoint.path}: its random-number states cannot be restored ({exc})") from None
     if state.scaler is not None and "scaler" in checkpoint.meta:
         state.scaler.load_state_dict(checkpoint.meta["scaler"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ganzoo.checking import CheckReport, check
@@ -13,8 +14,8 @@ from ganzoo.spec import spec_summary
 from ganzoo.trainer.loop import RunResult, train
 
 __all__ = [
-    "CheckReport", "RunResult", "check", "info", "list_entries", "load", "load_run", "new_plugin", "plugin_problems",
-    "plugins", "sample", "train",
+    "CheckReport", "RunResult", "check", "evaluate", "fit_extractor", "info", "list_entries", "load", "load_run",
+    "new_plugin", "plugin_problems", "plugins", "sample", "train",
 ]
 
 KINDS = ("models", "losses", "datasets", "metrics")
@@ -84,3 +85,48 @@ def plugins() -> list[dict[str, Any]]:
 def plugin_problems() -> list[str]:
     """One line per plugin that failed and per name that two plugins registered."""
     return get_plugins().problems()
+
+
+def evaluate(path: str | Path, options: Any = None, device: str = "cpu", **kwargs: Any) -> Any:
+    """Score a run directory or checkpoint; ``options`` is an EvalOptions, or pass its fields as keywords.
+
+    Returns an EvalReport: ``.scores`` by name, ``.protocols`` (how each was computed), ``.better``.
+    """
+    from ganzoo.metrics.runner import EvalOptions, evaluate_run, parse_metric_names
+
+    if options is None:
+        if "metrics" in kwargs:
+            kwargs["metrics"] = parse_metric_names(kwargs["metrics"])
+        options = EvalOptions(**kwargs)
+    return evaluate_run(path, options, device)
+
+
+def fit_extractor(
+    dataset: str,
+    *,
+    data_root: str | Path | None = None,
+    split: str = "train",
+    heldout_split: str | None = "test",
+    image_size: int | None = None,
+    epochs: int = 30,
+    seed: int = 0,
+    out: str | Path | None = None,
+    progress: bool | None = None,
+) -> Any:
+    """Train the domain classifier `ganzoo-DATASET` used for image scores; returns a FitResult."""
+    from ganzoo.data.base import DataRequest
+    from ganzoo.errors import DataError
+    from ganzoo.metrics.fit import fit_extractor as fit
+
+    spec = get_registry().dataset(dataset)
+    root = Path(data_root) if data_root else None
+    train_data = spec.load(DataRequest(root=root, split=split, image_size=image_size, options=dict(spec.defaults)))
+    heldout = None
+    if heldout_split and heldout_split != split:
+        try:
+            heldout = spec.load(DataRequest(root=root, split=heldout_split, image_size=image_size,
+                                            options=dict(spec.defaults)))
+        except DataError:
+            heldout = None
+    return fit(train_data, heldout, dataset=dataset, heldout_name=f"{dataset}:{heldout_split}", epochs=epochs, seed=seed,
+               out=Path(out) if out else None, progress=progress)

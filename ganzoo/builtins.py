@@ -1,4 +1,4 @@
-"""Core's own plugin: the losses and datasets every variant can use.
+"""Core's own plugin: the losses, datasets and metrics every variant can use.
 
 It is registered through the same hooks as any plugin, but always loads (it is part of
 ganzoo itself, not a variant).
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from ganzoo import losses
 from ganzoo.data import digits, folder, toy2d, vision
 from ganzoo.hookspecs import hookimpl
+from ganzoo.metrics.fidelity import FIDELITY_SPECS
 from ganzoo.spec import DatasetSpec
 
 
@@ -54,3 +55,9 @@ def register_datasets(register: Callable) -> None:
         "grid", "25 Gaussians on {-4,-2,0,2,4}^2, std 0.05 (mode-collapse benchmark)", "points",
         toy2d.mixture_loader("grid"), source="synthetic",
     ))
+
+
+@hookimpl
+def register_metrics(register: Callable) -> None:
+    for spec in FIDELITY_SPECS:
+        register(spec)

@@ -48,6 +48,10 @@ TRAINER_OPTIONS: dict[str, Option] = {
     "checkpoint_every": Option(500, "steps between checkpoints (0: only at the end)", 0, None),
     "keep_checkpoints": Option(3, "how many recent checkpoints to keep", 1, None),
     "num_samples": Option(64, "images in each sample grid", 1, 4096),
+    "eval_every": Option(0, "steps between evaluations (0: none; the last step is always scored when > 0)", 0, None),
+    "eval_samples": Option(5000, "generated samples per evaluation during training", 1, None),
+    "eval_metrics": Option("", "comma-separated metrics for --eval-every (empty: the defaults)"),
+    "feature_extractor": Option("auto", "feature extractor for image scores (auto: the dataset's domain extractor)"),
 }
 
 PRECISIONS = ("fp32", "bf16", "fp16")

@@ -35,6 +35,7 @@ def _given(**options: Any) -> dict[str, Any]:
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")
 @click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
               help="Override any option or hyper-parameter (repeatable); see `ganzoo info MODEL`.")
+@click.option("--eval-every", type=int, help="Score the generator every N steps and at the end (0: never).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(model: str | None, out: Path | None, resume: Path | None, overwrite: bool, set_items: tuple[str, ...],
           quiet: bool, **options: Any) -> None:
@@ -52,3 +53,8 @@ def train(model: str | None, out: Path | None, resume: Path | None, overwrite: b
                            if isinstance(v, float) and k != "time_s")
         click.echo(f"last log: {scores}")
     click.echo(f"checkpoint: {result.checkpoint}")
+    if result.last_eval:
+        from ganzoo.metrics.base import describe_protocols, format_scores
+
+        click.echo(f"final scores at step {result.last_eval['step']}: {format_scores(result.last_eval['eval'])}")
+        click.echo(f"protocol: {describe_protocols(result.last_eval['protocol'])}")

@@ -8,6 +8,7 @@ Scores under different protocols are never comparable.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -87,10 +88,17 @@ class EvalReport:
     step: int
     scores: dict[str, float]
     protocols: dict[str, dict[str, Any]]
+    better: dict[str, str]
     seconds: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"step": self.step, "eval": self.scores, "protocol": self.protocols, "eval_seconds": round(self.seconds, 3)}
+        return {
+            "step": self.step,
+            "eval": self.scores,
+            "protocol": self.protocols,
+            "better": self.better,
+            "eval_seconds": round(self.seconds, 3),
+        }
 
 
 def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None) -> list[MetricSpec]:
@@ -112,12 +120,35 @@ def evaluate(ctx: EvalContext, metrics: list[MetricSpec], step: int = 0) -> Eval
     ctx.generator.eval()
     scores: dict[str, float] = {}
     protocols: dict[str, dict[str, Any]] = {}
+    better: dict[str, str] = {}
     try:
         with torch.no_grad():
             for spec in metrics:
                 result = spec.compute(ctx)
                 scores.update({k: float(v) for k, v in result.scores.items()})
                 protocols[spec.name] = dict(result.protocol)
+                better.update({k: spec.better[k] for k in result.scores if k in spec.better})
     finally:
         ctx.generator.train(was_training)
-    return EvalReport(step, scores, protocols, time.perf_counter() - started)
+    return EvalReport(step, scores, protocols, better, time.perf_counter() - started)
+
+
+def format_scores(scores: Mapping[str, float]) -> str:
+    """'fid 12.3, isc 8.91, ...' for terminals."""
+    return ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
+
+
+def describe_protocols(protocols: Mapping[str, Mapping[str, Any]]) -> str:
+    """One line per distinct protocol, e.g. 'ganzoo-digits (sha256 1a2b3c4d), 10000 generated vs 1437 real digits:train'."""
+    lines = []
+    for protocol in {json.dumps(p, sort_keys=True): p for p in protocols.values()}.values():
+        parts = []
+        if "feature_extractor" in protocol:
+            parts.append(f"{protocol['feature_extractor']} (sha256 {str(protocol.get('extractor_weights_sha256', ''))[:8]})")
+        if "num_generated" in protocol:
+            real = f" vs {protocol['num_real']} real {protocol.get('reference', '')}" if protocol.get("num_real") else ""
+            parts.append(f"{protocol['num_generated']} generated{real}".rstrip())
+        parts += [f"{k} {v}" for k, v in protocol.items()
+                  if k not in {"feature_extractor", "extractor_weights_sha256", "num_generated", "num_real", "reference"}]
+        lines.append(", ".join(parts))
+    return "; ".join(lines)

@@ -55,6 +55,8 @@ class RunResult:
     step: int
     checkpoint: Path
     last_log: dict[str, Any] = field(default_factory=dict)
+    last_eval: dict[str, Any] | None = None
+    """The final evaluation record (scores, protocol) when the run was trained with eval_every."""
 
 
 class _StopFlag:
@@ -121,8 +123,14 @@ class Trainer:
         self.phases: list[Phase] = spec.schedule(state.config)
         self.total_steps = sum(p.steps for p in self.phases)
         self.last_log: dict[str, Any] = {}
+        self.last_eval: dict[str, Any] | None = None
         self.last_checkpoint: Path | None = None
         self.started = time.perf_counter()
+        self.evaluator = None
+        if int(self.config["eval_every"]) > 0:
+            from ganzoo.metrics.runner import TrainingEvaluator
+
+            self.evaluator = TrainingEvaluator(self.config, int(self.config["eval_every"]))
 
     # ---- bookkeeping -------------------------------------------------------------------
     def checkpoint_meta(self) -> dict[str, Any]:
@@ -174,6 +182,17 @@ class Trainer:
         self.last_log = record
         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
 
+    def evaluate(self, phase: Phase) -> None:
+        """Score the generator now, log the scores with their protocol, keep the best checkpoint."""
+        if self.last_checkpoint is None or self.last_checkpoint != self.run.checkpoint_path(self.state.step):
+            self.check_weights()
+            self.save_checkpoint()
+        report = self.evaluator.run(self.state, self.run)
+        record = {**report.to_json(), "phase": phase.name, "time_s": round(time.perf_counter() - self.started, 3)}
+        self.run.append_metrics(record)
+        self.evaluator.keep_if_best(report, self.last_checkpoint, self.run)
+        self.last_eval = record
+
     def check_weights(self) -> None:
         """Stop before saving non-finite weights."""
         for name, module in self.state.modules().items():
@@ -206,6 +225,8 @@ class Trainer:
                 if (checkpoint_every and state.step % checkpoint_every == 0) or last:
                     self.check_weights()
                     self.save_checkpoint()
+                if self.evaluator and self.evaluator.due(state.step, state.step == self.total_steps):
+                    self.evaluate(phase)
                 if stop.signum is not None and not last:
                     if window.values:
                         self.log(window, phase, bar)
@@ -223,7 +244,7 @@ class Trainer:
                 begin += phase.steps
         self.save_samples()
         checkpoint = self.last_checkpoint or self.run.latest_checkpoint()
-        return RunResult(self.run.path, self.state.step, checkpoint, self.last_log)
+        return RunResult(self.run.path, self.state.step, checkpoint, self.last_log, self.last_eval)
 
 
 def train(

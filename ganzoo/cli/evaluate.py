@@ -1,0 +1,70 @@
+"""`ganzoo eval` and `ganzoo fit-extractor`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ganzoo.cli.app import cli, emit_json
+
+
+@cli.command("eval")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.option("--metrics", help="Comma-separated metrics (default: every default metric for the run's data).")
+@click.option("--num-samples", type=click.IntRange(min=2), default=10_000, show_default=True, help="Generated samples.")
+@click.option("--feature-extractor", default="auto", show_default=True,
+              help="ganzoo-<dataset> (a domain classifier) or inception-v3-compat; auto: the dataset's own.")
+@click.option("--inception-weights", type=click.Path(path_type=Path), help="Local Inception weights file (offline use).")
+@click.option("--reference-split", help="Real split to compare against (default: the split the run trained on).")
+@click.option("--num-real", type=click.IntRange(min=2), help="Cap on reference images (default: the whole split).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=250, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated samples.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (scores and their protocol).")
+def eval_command(run: Path, metrics: str | None, num_samples: int, feature_extractor: str, inception_weights: Path | None,
+                 reference_split: str | None, num_real: int | None, batch_size: int, seed: int, device: str,
+                 as_json: bool) -> None:
+    """Score a run directory or checkpoint (FID / IS / KID for images; each variant's own for other data)."""
+    from ganzoo import api
+    from ganzoo.metrics.base import describe_protocols, format_scores
+    from ganzoo.metrics.runner import EvalOptions, parse_metric_names
+
+    options = EvalOptions(
+        metrics=parse_metric_names(metrics), num_samples=num_samples, batch_size=batch_size, seed=seed,
+        feature_extractor=feature_extractor, inception_weights=str(inception_weights) if inception_weights else None,
+        reference_split=reference_split, num_real=num_real,
+    )
+    report = api.evaluate(run, options, device=device)
+    if as_json:
+        emit_json({"run": str(run), **report.to_json()})
+        return
+    click.echo(f"step {report.step}: {format_scores(report.scores)}")
+    click.echo(f"protocol: {describe_protocols(report.protocols)}")
+    click.echo(f"took {report.seconds:.1f} s")
+
+
+@cli.command("fit-extractor")
+@click.option("--dataset", required=True, help="A labelled image dataset (see `ganzoo list datasets`).")
+@click.option("--data-root", type=click.Path(path_type=Path), help="Where the dataset's files are.")
+@click.option("--split", default="train", show_default=True, help="Split to train the classifier on.")
+@click.option("--heldout-split", default="test", show_default=True,
+              help="Split to measure accuracy on; when it is missing, 20% of --split is held out instead.")
+@click.option("--image-size", type=int, help="Resize images (default: the dataset's size).")
+@click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Weights file (default: ganzoo's cache, found by name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def fit_extractor_command(dataset: str, data_root: Path | None, split: str, heldout_split: str, image_size: int | None,
+                          epochs: int, seed: int, out: Path | None, as_json: bool) -> None:
+    """Train the domain feature extractor `ganzoo-DATASET` (a small CNN classifier) for image scores."""
+    from ganzoo import api
+
+    result = api.fit_extractor(dataset, data_root=data_root, split=split, heldout_split=heldout_split,
+                               image_size=image_size, epochs=epochs, seed=seed, out=out)
+    if as_json:
+        emit_json({"path": str(result.path), **result.meta})
+        return
+    held = f"{result.heldout}, {result.meta['heldout_size']} images"
+    click.echo(f"ganzoo-{dataset}: held-out accuracy {result.accuracy:.4f} ({held})")
+    click.echo(f"weights: {result.path}")

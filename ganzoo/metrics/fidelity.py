@@ -1,0 +1,232 @@
+"""FID, IS, KID and precision/recall of image generators, computed by torch-fidelity.
+
+Generated images stream through torch-fidelity's generative-model path in batches (only their
+features are kept). Real-image features are computed once per (dataset, split, image size,
+extractor, extractor weights) and cached as safetensors, never pickled; torch-fidelity's own
+cache is switched off. The scores then come from torch-fidelity's metric functions, the same
+ones ``calculate_metrics`` uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch_fidelity
+from safetensors import safe_open
+from safetensors.torch import save as safetensors_bytes
+from torch import Tensor
+from torch_fidelity.generative_model_base import GenerativeModelBase
+from torch_fidelity.metric_fid import fid_featuresdict_to_statistics, fid_statistics_to_metric
+from torch_fidelity.metric_isc import isc_featuresdict_to_metric
+from torch_fidelity.metric_kid import kid_featuresdict_to_metric
+from torch_fidelity.metric_prc import prc_featuresdict_to_metric
+from torch_fidelity.utils import get_featuresdict_from_dataset, get_featuresdict_from_generative_model
+
+from ganzoo.data.base import epoch_permutation
+from ganzoo.errors import ConfigError
+from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
+from ganzoo.metrics.extractors import ResolvedExtractor, cache_dir, default_extractor, resolve_extractor
+from ganzoo.spec import Generator
+from ganzoo.trainer.checkpoint import atomic_write_bytes
+
+FIDELITY_METRICS = ("fid", "isc", "kid", "prc")
+KID_SUBSET_SIZE = 1000
+FIDELITY_SEED = 2020
+
+
+def to_uint8_rgb(images: Tensor) -> Tensor:
+    """Images in [-1, 1], 1 or 3 channels -> uint8 (B, 3, H, W), as torch-fidelity expects."""
+    images = images.detach().float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+    return images.expand(-1, 3, -1, -1).contiguous() if images.shape[1] == 1 else images
+
+
+class FidelityGenerator(GenerativeModelBase):
+    """A ganzoo generator as torch-fidelity's generative model.
+
+    It declares no classes (torch-fidelity's conditional path crashes on recent NumPy); a
+    conditional generator draws its own uniform labels from a seeded generator instead.
+    """
+
+    def __init__(self, generator: Generator, seed: int = FIDELITY_SEED) -> None:
+        super().__init__()
+        self.generator = generator
+        self.labels_rng = torch.Generator().manual_seed(seed)
+
+    @property
+    def z_size(self) -> int:
+        return self.generator.latent_dim
+
+    @property
+    def z_type(self) -> str:
+        return "normal"
+
+    @property
+    def num_classes(self) -> int:
+        return 0
+
+    def forward(self, z: Tensor) -> Tensor:
+        G = self.generator
+        labels = G.sample_labels(len(z), self.labels_rng)
+        return to_uint8_rgb(G(z.to(G.device), labels))
+
+
+class ImageTensors(torch.utils.data.Dataset):
+    """Images in [-1, 1] as torch-fidelity's dataset input (uint8, 3 channels), one at a time."""
+
+    def __init__(self, images: Tensor) -> None:
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> Tensor:
+        return to_uint8_rgb(self.images[index : index + 1])[0]
+
+
+def features_of_images(images: Tensor, extractor: Any, batch_size: int = 250) -> dict[str, Tensor]:
+    """torch-fidelity features of a tensor of images in [-1, 1]."""
+    return get_featuresdict_from_dataset(ImageTensors(images.cpu()), extractor, batch_size, False, True, False)
+
+
+def features_of_generator(generator: Generator, extractor: Any, num_samples: int, batch_size: int, seed: int,
+                          cuda: bool) -> dict[str, Tensor]:
+    """torch-fidelity features of ``num_samples`` generated images, streamed in batches."""
+    model = FidelityGenerator(generator, seed)
+    return get_featuresdict_from_generative_model(model, extractor, num_samples, batch_size, cuda, seed, False)
+
+
+def all_images(data) -> Tensor:
+    """Every image of a loaded dataset as one float tensor in [-1, 1] (reference sets are small)."""
+    return torch.cat([batch.x.float().cpu() for batch in data.iterate(1000)])
+
+
+# ---- reference features, cached without pickle ---------------------------------------------
+def reference_key(config: dict[str, Any], split: str, image_shape: tuple[int, ...], extractor: ResolvedExtractor,
+                  num_real: int | None) -> str:
+    """The cache key: dataset, data root, split, image shape, real-image cap, extractor and its weights hash."""
+    root = str(Path(config["data_root"]).expanduser().resolve()) if config.get("data_root") else ""
+    parts = [config["dataset"], root, split, "x".join(map(str, image_shape)), str(num_real or "all"), extractor.name,
+             extractor.weights_sha256]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+def reference_features(ctx: EvalContext, extractor: ResolvedExtractor, feature_model: Any) -> tuple[dict[str, Tensor], int]:
+    """Real-image features of the reference split (from the cache when present) and their count."""
+    split = ctx.options.get("reference_split") or ctx.config.get("split", "train")
+    num_real = ctx.options.get("num_real")
+    key = reference_key(dict(ctx.config), split, ctx.data_info.shape, extractor, num_real)
+    folder = Path(ctx.options.get("cache_dir") or cache_dir()) / "reference"
+    path = folder / f"{ctx.config['dataset']}-{split}-{key}.safetensors"
+    if path.is_file():
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                features = {k: handle.get_tensor(k) for k in handle.keys()}
+            if set(feature_model.features_list) <= set(features):
+                return features, len(next(iter(features.values())))
+        except Exception:  # a damaged cache file is recomputed, never trusted
+            pass
+    images = all_images(ctx.real_data(split))
+    if num_real and num_real < len(images):
+        images = images[epoch_permutation(len(images), 0, 0)[:num_real]]
+    features = features_of_images(images, feature_model, ctx.batch_size)
+    meta = {"dataset": ctx.config["dataset"], "split": split, "extractor": extractor.name,
+            "extractor_weights_sha256": extractor.weights_sha256, "count": str(len(images))}
+    atomic_write_bytes(path, safetensors_bytes({k: v.contiguous() for k, v in features.items()}, metadata=meta))
+    return features, len(images)
+
+
+# ---- the metrics ------------------------------------------------------------------------------
+def score_features(fake: dict[str, Tensor], real: dict[str, Tensor] | None, metrics: list[str], extractor_cls: Any,
+                   seed: int = FIDELITY_SEED) -> dict[str, float]:
+    """torch-fidelity's scores from two feature dicts (real may be None when only IS is asked)."""
+    layer = extractor_cls.get_default_feature_layer_for_metric
+    out: dict[str, float] = {}
+    kwargs = {"verbose": False, "rng_seed": seed, "save_cpu_ram": True}
+    if "isc" in metrics:
+        isc = isc_featuresdict_to_metric(fake, layer("isc"), **kwargs)
+        out["isc"], out["isc_std"] = isc[torch_fidelity.KEY_METRIC_ISC_MEAN], isc[torch_fidelity.KEY_METRIC_ISC_STD]
+    if real is None:
+        return out
+    if "fid" in metrics:
+        stats_fake = fid_featuresdict_to_statistics(fake, layer("fid"))
+        stats_real = fid_featuresdict_to_statistics(real, layer("fid"))
+        fid = fid_statistics_to_metric(stats_fake, stats_real, False)[torch_fidelity.KEY_METRIC_FID]
+        out["fid"] = max(0.0, fid)  # identical sets can come out as -2e-17
+    if "kid" in metrics:
+        subset = min(KID_SUBSET_SIZE, len(fake[layer("kid")]), len(real[layer("kid")]))
+        kid = kid_featuresdict_to_metric(fake, real, layer("kid"), kid_subset_size=subset, **kwargs)
+        out["kid"], out["kid_std"] = kid[torch_fidelity.KEY_METRIC_KID_MEAN], kid[torch_fidelity.KEY_METRIC_KID_STD]
+    if "prc" in metrics:
+        prc = prc_featuresdict_to_metric(fake, real, layer("prc"), **kwargs)
+        out["precision"] = prc[torch_fidelity.KEY_METRIC_PRECISION]
+        out["recall"] = prc[torch_fidelity.KEY_METRIC_RECALL]
+        out["f_score"] = prc[torch_fidelity.KEY_METRIC_F_SCORE]
+    return out
+
+
+def extractor_for(ctx: EvalContext) -> ResolvedExtractor:
+    """The extractor named in the options, or the dataset's domain extractor, or Inception."""
+    name = ctx.options.get("feature_extractor") or "auto"
+    if name == "auto":
+        name = default_extractor(str(ctx.config["dataset"]))
+    return resolve_extractor(name, ctx.options.get("inception_weights"))
+
+
+def _fidelity_scores(ctx: EvalContext) -> tuple[dict[str, float], dict[str, Any]]:
+    """All requested torch-fidelity scores, computed once per evaluation and shared."""
+    if "fidelity" in ctx.cache:
+        return ctx.cache["fidelity"]
+    if ctx.generator.latent_dim <= 0:
+        raise ConfigError("image scores need a generator with a latent input")
+    wanted = [m for m in FIDELITY_METRICS if m in ctx.requested] or list(FIDELITY_METRICS)
+    extractor = extractor_for(ctx)
+    layers = sorted({_layer(extractor, m) for m in wanted})
+    cuda = ctx.device.type == "cuda"
+    model = extractor.create(layers, cuda)
+    fake = features_of_generator(ctx.generator, model, ctx.num_samples, ctx.batch_size, ctx.seed, cuda)
+    real, n_real = (None, 0)
+    if any(m != "isc" for m in wanted):
+        real, n_real = reference_features(ctx, extractor, model)
+    scores = score_features(fake, real, wanted, type(model))
+    protocol = {
+        **extractor.protocol(),
+        "num_generated": ctx.num_samples,
+        "num_real": n_real,
+        "reference": f"{ctx.config['dataset']}:{ctx.options.get('reference_split') or ctx.config.get('split', 'train')}",
+        "image_size": list(ctx.data_info.shape),
+        "torch_fidelity": torch_fidelity.__version__,
+        "kid_subset_size": min(KID_SUBSET_SIZE, ctx.num_samples, n_real) if n_real else None,
+    }
+    ctx.cache["fidelity"] = (scores, protocol)
+    return scores, protocol
+
+
+def _layer(extractor: ResolvedExtractor, metric: str) -> str:
+    from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
+
+    return FEATURE_EXTRACTORS_REGISTRY[extractor.name].get_default_feature_layer_for_metric(metric)
+
+
+def _metric(name: str, keys: tuple[str, ...]):
+    def compute(ctx: EvalContext) -> MetricResult:
+        scores, protocol = _fidelity_scores(ctx)
+        return MetricResult({k: scores[k] for k in keys}, protocol)
+
+    return compute
+
+
+FIDELITY_SPECS = [
+    MetricSpec("fid", "Frechet distance between real and generated feature statistics", ("image",),
+               _metric("fid", ("fid",)), {"fid": "lower"}),
+    MetricSpec("isc", "Inception Score: confident and diverse class predictions on generated images", ("image",),
+               _metric("isc", ("isc", "isc_std")), {"isc": "higher", "isc_std": "lower"}),
+    MetricSpec("kid", "Kernel distance (unbiased MMD, polynomial kernel) between real and generated features",
+               ("image",), _metric("kid", ("kid", "kid_std")), {"kid": "lower", "kid_std": "lower"}),
+    MetricSpec("prc", "Precision (fidelity) and recall (coverage) of generated features, k=3 neighbourhoods",
+               ("image",), _metric("prc", ("precision", "recall", "f_score")),
+               {"precision": "higher", "recall": "higher", "f_score": "higher"}, default=False),
+]
+

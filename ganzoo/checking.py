@@ -24,7 +24,14 @@ from ganzoo.data.base import LoadedData, TensorData
 from ganzoo.registry import Registry
 from ganzoo.spec import DataInfo, Discriminator, Generator, ModelSpec
 from ganzoo.trainer.checkpoint import read_checkpoint, save_checkpoint
-from ganzoo.trainer.setup import build_models, load_data, prepare_state, registry_or_default, resolve
+from ganzoo.trainer.setup import (
+    build_models,
+    load_data,
+    prepare_state,
+    registry_or_default,
+    resolve,
+    resolve_device,
+)
 from ganzoo.trainer.state import TrainState
 
 CHECK_BATCH = 16
@@ -265,7 +272,8 @@ def check(
     batch = min(int(config["batch_size"]), CHECK_BATCH)
     config = {**config, "batch_size": batch}
     source = str(registry.models.get(spec.name).source)
-    report = CheckReport(spec.name, source, config["dataset"], [], batch, str(config["device"]))
+    device = resolve_device(config["device"])
+    report = CheckReport(spec.name, source, config["dataset"], [], batch, str(device))
     checker = Checker(report)
     found: dict[str, Any] = {}
 
@@ -281,7 +289,6 @@ def check(
 
     def prepare() -> str:
         found["state"] = state = prepare_state(registry, spec, config, data=found["data"])
-        report.device = str(state.device)
         phases = spec.schedule(config)
         if not phases or sum(p.steps for p in phases) < 1:
             raise CheckFailed("the schedule has no training steps; phases must hold at least one step")

@@ -12,11 +12,14 @@ import os
 import shutil
 import site
 import subprocess
+import textwrap
+import types
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD_LITTER = shutil.ignore_patterns("build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
+BUILD_LITTER = ("build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
+"""What building or testing a package leaves in its folder."""
 
 
 class PluginEnv:
@@ -34,7 +37,8 @@ class PluginEnv:
     def run_python(self, *args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None,
                    timeout: float = 300) -> subprocess.CompletedProcess:
         """Run this environment's python with ``args``; raises when it does not start."""
-        full_env = {**os.environ, "PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", **(env or {})}
+        quiet = {"PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+        full_env = {**os.environ, **quiet, **(env or {})}
         return subprocess.run([str(self.python), *map(str, args)], capture_output=True, text=True, env=full_env,
                               cwd=cwd or ROOT, timeout=timeout)
 
@@ -53,5 +57,40 @@ class PluginEnv:
 
 def copy_source(source: Path, target: Path) -> Path:
     """Copy a plugin's source tree, so building it leaves no litter in the repository."""
-    shutil.copytree(source, target, ignore=BUILD_LITTER)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*BUILD_LITTER))
     return target
+
+
+class FakeEntryPoint:
+    """Stands in for importlib.metadata.EntryPoint: loads a given module (or raises a given error)."""
+
+    def __init__(self, name: str, module: object, dist: str = "thirdparty") -> None:
+        self.name, self.value, self._module = name, f"{name}_module", module
+        self.dist = type("Dist", (), {"name": dist, "version": "1.0"})()
+
+    def load(self) -> object:
+        if isinstance(self._module, Exception):
+            raise self._module
+        return self._module
+
+
+def module_from(source: str, name: str) -> types.ModuleType:
+    """A module object made from source text, as if a plugin's file had been imported."""
+    module = types.ModuleType(name)
+    exec(compile(textwrap.dedent(source), f"{name}.py", "exec"), module.__dict__)
+    return module
+
+
+def use_entry_points(monkeypatch, *eps: FakeEntryPoint) -> None:
+    """Make plugin discovery see exactly these entry points (plus ganzoo's core), and reload."""
+    from importlib import metadata
+
+    from ganzoo import plugins
+
+    real = metadata.entry_points
+
+    def entry_points(**selection):  # other libraries (triton) look up their own groups meanwhile
+        return list(eps) if selection.get("group") == "ganzoo" else real(**selection)
+
+    monkeypatch.setattr(plugins.metadata, "entry_points", entry_points)
+    plugins.reset()

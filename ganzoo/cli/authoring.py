@@ -62,7 +62,8 @@ def check(model: str, dataset: str | None, device: str | None, set_items: tuple[
             click.echo(f"  warning: {warning}")
     if not report.ok:
         failed = report.failed
-        raise PluginError(f"{report.model}: {len(failed)} of {len(report.findings)} checks failed "
-                          f"(first: {failed[0].check}: {failed[0].message})")
+        skipped = sum(f.status == "skipped" for f in report.findings)
+        counts = f"{len(failed)} check{'s' if len(failed) > 1 else ''} failed" + (f", {skipped} skipped" if skipped else "")
+        raise PluginError(f"{report.model}: {counts} (first: {failed[0].check}: {failed[0].message})")
     if not as_json:
         click.echo(f"OK: {report.model} passed {len(report.findings)} checks")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -69,3 +71,10 @@ def test_it_trains_with_five_critic_steps_per_generator_step(tmp_path):
                     out=tmp_path / "run", progress=False)
     assert run.step == 2 and {"loss_d", "loss_g", "gp", "wasserstein"} <= set(run.last_log)
     assert api.load_run(run.path).checkpoint.meta["batches_drawn"] == 10  # 2 steps x 5 critic batches
+
+
+@pytest.mark.parametrize("loss", ["hinge", "lsgan"])
+def test_its_losses_train_a_builtin_variant(loss, tmp_path):
+    run = api.train("dcgan", loss=loss, steps=1, batch_size=8, g_width=8, d_width=8, latent_dim=16, device="cpu",
+                    out=tmp_path / "run", progress=False)
+    assert run.step == 1 and math.isfinite(run.last_log["loss_d"]) and math.isfinite(run.last_log["loss_g"])

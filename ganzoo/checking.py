@@ -259,9 +259,7 @@ def check_checkpoint(state: TrainState, spec: ModelSpec) -> str:
     return f"saved and loaded back {', '.join(state.modules())} ({size / 1e6:.2g} MB)"
 
 
-def check(
-    model: str, *, registry: Registry | None = None, **options: Any
-) -> CheckReport:
+def check(model: str, *, registry: Registry | None = None, **options: Any) -> CheckReport:
     """Dry-run ``model``: contracts of G and D, one step per phase on random data, a checkpoint round trip.
 
     ``options`` are the same as :func:`ganzoo.train`'s (``dataset``, ``device``, hyper-parameters).

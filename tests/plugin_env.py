@@ -30,7 +30,8 @@ class PluginEnv:
         venv.create(self.path, with_pip=False, symlinks=os.name != "nt")
         self.python = self.path / ("Scripts" if os.name == "nt" else "bin") / "python"
         purelib = self.run_python("-c", "import sysconfig; print(sysconfig.get_path('purelib'))").stdout.strip()
-        parents = [p for p in site.getsitepackages() if Path(p).is_dir()]
+        user_site = [site.getusersitepackages()] if site.ENABLE_USER_SITE else []
+        parents = [p for p in [*site.getsitepackages(), *user_site] if Path(p).is_dir()]
         lines = [f"import site; site.addsitedir({p!r})" for p in parents]
         (Path(purelib) / "_parent_environment.pth").write_text("\n".join(lines) + "\n")
 

@@ -24,9 +24,10 @@ def new_plugin(name: str, directory: Path) -> None:
     from ganzoo import api
 
     path = api.new_plugin(name, directory)
-    click.echo(f"created {path}")
-    click.echo(f"next: pip install -e \"{path}[test]\" && ganzoo check {path.name.removeprefix('ganzoo-')} "
-               f"&& pytest {path}")
+    shown = str(path) if path.is_absolute() else f"./{path}"  # pip reads a bare name as a package to download
+    click.echo(f"created {shown}")
+    click.echo(f"next: pip install -e \"{shown}[test]\" && ganzoo check {path.name.removeprefix('ganzoo-')} "
+               f"&& pytest {shown}")
 
 
 STATUS_WORDS = {"ok": "ok", "fail": "FAIL", "skipped": "skip"}

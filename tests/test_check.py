@@ -137,3 +137,9 @@ def test_json_report(cli, broken_variants):
 def test_unknown_model_is_a_one_line_error(cli):
     result = cli("check", "dcgn")
     assert result.code == 2 and "unknown model 'dcgn'; did you mean 'dcgan'" in result.err
+
+
+@pytest.mark.parametrize("command", ["check", "new-plugin"])
+def test_authoring_commands_have_help(cli, command):
+    result = cli(command, "--help")
+    assert result.code == 0 and "Usage:" in result.out

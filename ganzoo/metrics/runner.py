@@ -28,6 +28,8 @@ class EvalOptions:
     num_real: int | None = None
     """Cap on reference images (a fixed random subset); None: the whole split."""
     cache_dir: str | None = None
+    progress: bool | None = False
+    """Progress bars: True, False, or None for 'on a terminal'."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def context_options(self) -> dict[str, Any]:
@@ -37,6 +39,7 @@ class EvalOptions:
             "reference_split": self.reference_split,
             "num_real": self.num_real,
             "cache_dir": self.cache_dir,
+            "progress": self.progress,
             **self.extra,
         }
 
@@ -107,8 +110,7 @@ class TrainingEvaluator:
             device=state.device,
             options=self.options.context_options(),
         )
-        with state.autocast():
-            return evaluate(ctx, specs, step=state.step)
+        return evaluate(ctx, specs, step=state.step)  # in fp32 whatever the run's precision, like `ganzoo eval`
 
     def keep_if_best(self, report: EvalReport, checkpoint: Path, run_dir) -> bool:
         """Copy ``checkpoint`` to checkpoints/best.safetensors when the key score (FID if any) improved."""

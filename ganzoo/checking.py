@@ -161,8 +161,10 @@ def _parameters(module: nn.Module) -> str:
 
 def check_generator(spec: ModelSpec, G: Generator, info: DataInfo, batch: int, warnings: list[str]) -> str:
     """G declares a latent size and the data's sample shape, and G.sample gives that shape."""
-    if not isinstance(G.latent_dim, int) or G.latent_dim < 1:
-        raise CheckFailed(f"G.latent_dim is {G.latent_dim!r}; pass the latent size to Generator.__init__")
+    own_sampler = type(G).sample is not Generator.sample  # e.g. autoregressive text: no latent vector
+    if not isinstance(G.latent_dim, int) or G.latent_dim < 0 or (G.latent_dim == 0 and not own_sampler):
+        raise CheckFailed(f"G.latent_dim is {G.latent_dim!r}; pass the latent size to Generator.__init__ "
+                          "(0 only for generators that override sample())")
     if tuple(G.output_shape) != tuple(info.shape):
         raise CheckFailed(
             f"G.output_shape is {tuple(G.output_shape)} but the data's samples are {tuple(info.shape)}; "
@@ -195,7 +197,7 @@ def check_discriminator(
     real = next(data.batches(batch, seed=0, device=device))
     with torch.no_grad():
         fake_labels = G.sample_labels(batch)
-        fake = G(G.sample_latent(batch), fake_labels)
+        fake = G.sample(batch, labels=fake_labels)
         for kind, x, labels in (("real", real.x, real.labels), ("generated", fake, fake_labels)):
             logits = D(x, labels)
             if not isinstance(logits, Tensor):

@@ -38,6 +38,15 @@ class WrongShape(Generator):
         return self.net(z).view(len(z), 1, 28, 28)
 
 
+class NoLatent(Generator):
+    def __init__(self):
+        super().__init__(0, (1, 32, 32))            # no latent vector, yet sample() is not overridden
+        self.image = nn.Parameter(torch.zeros(1, 1, 32, 32))
+
+    def forward(self, z, labels=None):
+        return self.image.expand(len(z), -1, -1, -1)
+
+
 def two_column_d(ctx):
     return TwoColumnLogits(ctx.data.shape, ctx["d_hidden"], ctx["maxout_pieces"], ctx["dropout"])
 
@@ -63,6 +72,7 @@ VARIANTS = {
     "bad-logits": {"build_discriminator": two_column_d},
     "bad-shape": {"build_generator": lambda ctx: WrongShape(ctx["latent_dim"])},
     "bad-build": {"build_generator": exploding_build},
+    "no-latent": {"build_generator": lambda ctx: NoLatent()},
     "lazy-step": {"train_step": lazy_step},
     "vector-step": {"train_step": vector_step},
 }
@@ -95,7 +105,8 @@ def test_a_sound_variant_passes_every_check(broken_variants):
 EXPECTED = [
     ("bad-logits", "discriminator", "D gave shape (16, 2) for 16 real samples; it must return one raw logit per sample"),
     ("bad-shape", "generator", "G.output_shape is (1, 28, 28) but the data's samples are (1, 32, 32)"),
-    ("bad-build", "build", "ValueError: hidden size must be even (at broken_variants.py:32)"),
+    ("bad-build", "build", "ValueError: hidden size must be even (at broken_variants.py:41)"),
+    ("no-latent", "generator", "G.latent_dim is 0; pass the latent size to Generator.__init__ (0 only for generators"),
     ("lazy-step", "step adversarial", "the step changed no parameters"),
     ("vector-step", "step adversarial", "the step's output 'loss_d' is shape (16,); log one number per key"),
 ]

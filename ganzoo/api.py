@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ganzoo.checking import CheckReport, check
 from ganzoo.errors import unknown_name
 from ganzoo.plugins import get_plugins, get_registry
 from ganzoo.sampling import load, load_run, sample
+from ganzoo.scaffold import new_plugin
 from ganzoo.spec import spec_summary
 from ganzoo.trainer.loop import RunResult, train
 
-__all__ = ["RunResult", "evaluate", "fit_extractor", "info", "list_entries", "load", "load_run", "plugins", "sample",
-           "train"]
+__all__ = [
+    "CheckReport", "RunResult", "check", "evaluate", "fit_extractor", "info", "list_entries", "load", "load_run",
+    "new_plugin", "plugin_problems", "plugins", "sample", "train",
+]
 
 KINDS = ("models", "losses", "datasets", "metrics")
 
@@ -74,8 +78,13 @@ def info(name: str) -> dict[str, Any]:
 
 
 def plugins() -> list[dict[str, Any]]:
-    """Every installed plugin: distribution, version, hooks and status (loaded / failed / disabled)."""
+    """Every installed plugin: distribution, version, hooks, registered names and status (loaded / failed / disabled)."""
     return [record.to_json() for record in get_plugins().records]
+
+
+def plugin_problems() -> list[str]:
+    """One line per plugin that failed and per name that two plugins registered."""
+    return get_plugins().problems()
 
 
 def evaluate(path: str | Path, options: Any = None, device: str = "cpu", **kwargs: Any) -> Any:

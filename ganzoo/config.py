@@ -102,7 +102,9 @@ def coerce(key: str, value: Any, default: Any) -> Any:
             raise bad
         return value
     if expected is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        if not math.isfinite(value) or float(value) != int(value):
             raise bad
         return int(value)
     if expected is float:

@@ -7,6 +7,7 @@ none) chooses which installed plugins load. Core's own losses and datasets alway
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ class PluginRecord:
     status: str = "loaded"  # loaded | failed | disabled
     hooks: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    registered: dict[str, list[str]] = field(default_factory=dict)
+    """Names this plugin registered, by registry table ('models', 'losses', ...)."""
 
     @property
     def source(self) -> Source:
@@ -51,6 +54,11 @@ class PluginRecord:
         self.status = "failed"
         self.errors.append(message)
 
+    def note(self, message: str) -> None:
+        """Record a problem that does not stop the plugin's other entries from working."""
+        if message not in self.errors:
+            self.errors.append(message)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -59,6 +67,7 @@ class PluginRecord:
             "module": self.module,
             "status": self.status,
             "hooks": self.hooks,
+            "registered": self.registered,
             "errors": self.errors,
         }
 
@@ -70,6 +79,17 @@ class LoadedPlugins:
     manager: pluggy.PluginManager
     registry: Registry
     records: list[PluginRecord]
+
+    def problems(self) -> list[str]:
+        """One line per failed plugin and per name two plugins claim, for warnings."""
+        lines = [f"plugin {r.name!r} ({r.distribution}) failed: {r.errors[0]}" for r in self.records
+                 if r.status == "failed" and r.errors]
+        for table_name, _ in HOOK_TABLES.values():
+            table = self.registry.table(table_name)
+            for name, sources in sorted(table.conflicts.items()):
+                owners = " and ".join(str(s) for s in sources)
+                lines.append(f"{table.kind} {name!r} is registered by {owners}, so neither can be used")
+        return lines
 
 
 def selected_plugins(environ: Mapping[str, str] = os.environ) -> set[str] | None:
@@ -84,21 +104,51 @@ def _hook_names(manager: pluggy.PluginManager, plugin: object) -> list[str]:
     return sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
 
 
+def one_line(text: str) -> str:
+    """A multi-line message (pluggy's validation errors) as one line."""
+    return "; ".join(line.strip() for line in text.strip().splitlines() if line.strip())
+
+
+def _unknown_hook_message(manager: pluggy.PluginManager, module: object) -> str:
+    """Name each hook implementation that matches no ganzoo hook, with a likely intended name."""
+    parts = []
+    for caller in manager.get_hookcallers(module) or []:
+        if not caller.has_spec():
+            close = difflib.get_close_matches(caller.name, HOOK_TABLES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            parts.append(f"unknown hook {caller.name!r}{hint}")
+    return "; ".join(parts)
+
+
+def _unmarked_hooks(manager: pluggy.PluginManager, module: object, implemented: list[str]) -> list[str]:
+    """Functions named like ganzoo hooks but lacking the @hookimpl marker: pluggy ignores them silently."""
+    return [
+        name for name in HOOK_TABLES
+        if name not in implemented and callable(getattr(module, name, None))
+        and manager.parse_hookimpl_opts(module, name) is None
+    ]
+
+
 def _register_checked(manager: pluggy.PluginManager, module: ModuleType, record: PluginRecord) -> bool:
     """Register one plugin module; on an unknown or malformed hook, unregister it and record why."""
     try:
         manager.register(module, name=record.name)
     except (ValueError, pluggy.PluginValidationError) as exc:
-        record.fail(f"cannot register: {exc}")
+        record.fail(f"cannot register: {one_line(str(exc))}")
         return False
     try:
         manager.check_pending()
     except pluggy.PluginValidationError as exc:
+        message = _unknown_hook_message(manager, module) or str(exc)
         manager.unregister(module)
-        known = ", ".join(sorted(HOOK_TABLES))
-        record.fail(f"{exc} (ganzoo's hooks: {known})")
+        record.fail(f"{message}; ganzoo's hooks are {', '.join(HOOK_TABLES)}")
         return False
     record.hooks = _hook_names(manager, module)
+    for name in _unmarked_hooks(manager, module, record.hooks):
+        record.fail(f"{name} is not marked with @hookimpl (from ganzoo.hookspecs), so it is never called")
+    if not record.hooks and record.status != "failed":
+        record.fail(f"implements none of ganzoo's hooks ({', '.join(HOOK_TABLES)}); "
+                    "is the entry point naming the module that defines them?")
     return True
 
 
@@ -130,9 +180,11 @@ def _fill_registry(manager: pluggy.PluginManager, records: dict[str, PluginRecor
                 record.fail(f"{hook_name} raised {type(exc).__name__}: {exc}")
                 continue
             for obj in added:
+                record.registered.setdefault(table_name, []).append(obj.name)
                 conflict = table.add(obj.name, obj, record.source)
-                if conflict:
-                    record.errors.append(conflict)
+                if conflict:  # tell every plugin involved, not only the last one loaded
+                    for source in table.conflicts[obj.name]:
+                        records[source.plugin].note(conflict)
     return registry
 
 

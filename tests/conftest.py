@@ -68,3 +68,11 @@ def _fresh_plugins():
     plugins.reset()
     yield
     plugins.reset()
+
+
+@pytest.fixture(scope="session")
+def plugin_env(tmp_path_factory):
+    """A throwaway venv that sees the test environment's packages; tests install plugins into it."""
+    from plugin_env import PluginEnv
+
+    return PluginEnv(tmp_path_factory.mktemp("plugin-env") / "venv")

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import TINY_DCGAN, run_ganzoo
 from ganzoo import plugins
+from plugin_env import FakeEntryPoint, module_from
 
 
 def make_distribution(site: Path, dist: str, module: str, source: str, entry: str | None = None) -> None:
@@ -79,30 +80,9 @@ def test_plugin_that_raises_on_import_is_reported_and_the_rest_work(broken_site,
     assert (tmp_path / "run" / "checkpoints" / "step-00000002.safetensors").is_file()
 
 
-class FakeEntryPoint:
-    """Stands in for importlib.metadata.EntryPoint in unit tests of the loader."""
-
-    def __init__(self, name: str, module: object, dist: str = "thirdparty") -> None:
-        self.name, self.value, self._module = name, f"{name}_module", module
-        self.dist = type("Dist", (), {"name": dist, "version": "1.0"})()
-
-    def load(self) -> object:
-        if isinstance(self._module, Exception):
-            raise self._module
-        return self._module
-
-
 def load_with(monkeypatch, *eps: FakeEntryPoint) -> plugins.LoadedPlugins:
     monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: list(eps))
     return plugins.load_plugins({})
-
-
-def module_from(source: str, name: str):
-    import types
-
-    module = types.ModuleType(name)
-    exec(textwrap.dedent(source), module.__dict__)
-    return module
 
 
 MODEL_SOURCE = """
@@ -168,3 +148,89 @@ def test_registering_the_wrong_type_is_reported(monkeypatch):
     loaded = load_with(monkeypatch, FakeEntryPoint("wrong", wrong))
     record = {r.name: r for r in loaded.records}["wrong"]
     assert record.status == "failed" and "expected ModelSpec" in record.errors[0]
+
+
+def test_misspelt_hook_gets_a_suggestion(monkeypatch):
+    bad = module_from("""
+        from ganzoo.hookspecs import hookimpl
+        @hookimpl
+        def register_dataset(register):
+            pass
+    """, "typo")
+    record = {r.name: r for r in load_with(monkeypatch, FakeEntryPoint("typo", bad)).records}["typo"]
+    assert "unknown hook 'register_dataset' (did you mean 'register_datasets'?)" in record.errors[0]
+
+
+def test_hook_without_the_marker_is_reported(monkeypatch):
+    unmarked = module_from("""
+        from ganzoo.hookspecs import hookimpl
+        from ganzoo_vanilla import SPEC
+        import dataclasses
+
+        def register_models(register):          # forgot @hookimpl: pluggy would ignore it silently
+            register(dataclasses.replace(SPEC, name="never"))
+
+        @hookimpl
+        def register_losses(register):
+            pass
+    """, "unmarked")
+    loaded = load_with(monkeypatch, FakeEntryPoint("unmarked", unmarked))
+    record = {r.name: r for r in loaded.records}["unmarked"]
+    assert record.status == "failed" and record.hooks == ["register_losses"]
+    assert "register_models is not marked with @hookimpl" in record.errors[0]
+
+
+def test_module_without_hooks_is_reported(monkeypatch):
+    empty = module_from("VALUE = 1\n", "empty")
+    record = {r.name: r for r in load_with(monkeypatch, FakeEntryPoint("empty", empty)).records}["empty"]
+    assert record.status == "failed" and "implements none of ganzoo's hooks" in record.errors[0]
+
+
+def test_hook_with_a_wrongly_named_parameter_is_reported_on_one_line(monkeypatch):
+    wrong = module_from("""
+        from ganzoo.hookspecs import hookimpl
+        @hookimpl
+        def register_models(reg):
+            pass
+    """, "wrongarg")
+    good = module_from(MODEL_SOURCE.format(name="good"), "good")
+    loaded = load_with(monkeypatch, FakeEntryPoint("wrongarg", wrong), FakeEntryPoint("good", good))
+    record = {r.name: r for r in loaded.records}["wrongarg"]
+    assert record.status == "failed" and record.errors[0].startswith("cannot register")
+    assert "'reg'" in record.errors[0] and "\n" not in record.errors[0]
+    assert loaded.registry.models.names() == ["good"]
+
+
+def test_a_clash_is_reported_in_both_plugins_and_as_a_problem(monkeypatch):
+    one = module_from(MODEL_SOURCE.format(name="twin"), "one")
+    two = module_from(MODEL_SOURCE.format(name="twin"), "two")
+    loaded = load_with(monkeypatch, FakeEntryPoint("one", one, "dist-one"), FakeEntryPoint("two", two, "dist-two"))
+    records = {r.name: r for r in loaded.records}
+    for name in ("one", "two"):
+        assert records[name].errors == ["model 'twin' is registered by one (dist-one 1.0) and two (dist-two 1.0)"]
+        assert records[name].registered == {"models": ["twin"]}
+    assert any("model 'twin'" in line and "neither can be used" in line for line in loaded.problems())
+
+
+def test_plugins_json_says_what_each_plugin_registered(cli):
+    records = {r["name"]: r for r in json.loads(cli("plugins", "--json").out)}
+    assert records["dcgan"]["registered"] == {"models": ["dcgan"]}
+    assert records["dcgan"]["hooks"] == ["register_models"] and records["dcgan"]["errors"] == []
+    assert {"nonsaturating", "minimax"} <= set(records["ganzoo-core"]["registered"]["losses"])
+
+
+def test_plugins_and_list_report_a_broken_plugin_while_the_rest_work(cli, monkeypatch):
+    from plugin_env import use_entry_points
+
+    good = module_from(MODEL_SOURCE.format(name="good"), "good")
+    use_entry_points(monkeypatch, FakeEntryPoint("good", good),
+                     FakeEntryPoint("broken", ModuleNotFoundError("No module named 'torchaudio'"), "ganzoo-broken"))
+    report = cli("plugins")
+    assert report.code == 0
+    lines = report.out.splitlines()
+    assert lines[0].split() == ["PLUGIN", "DISTRIBUTION", "STATUS", "HOOKS", "PROVIDES"]
+    assert any(line.split()[:4] == ["broken", "ganzoo-broken", "1.0", "failed"] for line in lines)
+    assert "broken: import failed: ModuleNotFoundError: No module named 'torchaudio'" in lines
+    listed = cli("list", "--json")
+    assert listed.code == 0 and [row["name"] for row in json.loads(listed.out)] == ["good"]
+    assert "warning: plugin 'broken' (ganzoo-broken) failed: import failed" in listed.err

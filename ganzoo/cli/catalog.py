@@ -19,6 +19,7 @@ def list_command(kind: str, as_json: bool) -> None:
 
     kinds = api.KINDS if kind == "all" else (kind,)
     data = {k: api.list_entries(k) for k in kinds}
+    warn_about_plugins()
     if as_json:
         emit_json(data if kind == "all" else data[kind])
         return
@@ -51,18 +52,42 @@ def info(name: str, as_json: bool) -> None:
             click.echo(f"{key}: {value}")
 
 
+def warn_about_plugins() -> None:
+    """One stderr line per failed plugin or doubly registered name (stdout stays clean for --json)."""
+    from ganzoo import api
+
+    for line in api.plugin_problems():
+        click.echo(f"ganzoo: warning: {line} (see `ganzoo plugins`)", err=True)
+
+
+def _provides(registered: dict[str, list[str]]) -> str:
+    """'models: wgan-gp; losses: hinge, lsgan' (long lists as a count)."""
+    parts = []
+    for kind, names in registered.items():
+        parts.append(f"{kind}: {', '.join(names)}" if len(names) <= 3 else f"{kind}: {len(names)}")
+    return "; ".join(parts) or "-"
+
+
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins(as_json: bool) -> None:
-    """Installed plugins: distribution, version, hooks and status."""
+    """Installed plugins: distribution, version, hooks, what they add, and status.
+
+    Status is loaded, failed (with the reason below the table) or disabled (left out by
+    GANZOO_LOAD_PLUGINS). A failed plugin never stops the others from loading.
+    """
     from ganzoo import api
+    from ganzoo.plugins import ENV_VAR
 
     records = api.plugins()
     if as_json:
         emit_json(records)
         return
-    rows = [[r["name"], f"{r['distribution']} {r['version']}", r["status"], ", ".join(r["hooks"])] for r in records]
-    click.echo(table(rows, ["PLUGIN", "DISTRIBUTION", "STATUS", "HOOKS"]))
+    rows = [[r["name"], f"{r['distribution']} {r['version']}", r["status"], ", ".join(r["hooks"]) or "-",
+             _provides(r["registered"])] for r in records]
+    click.echo(table(rows, ["PLUGIN", "DISTRIBUTION", "STATUS", "HOOKS", "PROVIDES"]))
     for r in records:
         for error in r["errors"]:
             click.echo(f"{r['name']}: {error}")
+    if any(r["status"] == "disabled" for r in records):
+        click.echo(f"disabled plugins are not named in {ENV_VAR}")

@@ -122,12 +122,14 @@ class Prepared:
     state: TrainState
 
 
-def prepare_state(registry: Registry, spec: ModelSpec, config: dict[str, Any]) -> TrainState:
-    """Seed, load data, build models and optimisers on the configured device."""
+def prepare_state(
+    registry: Registry, spec: ModelSpec, config: dict[str, Any], data: LoadedData | None = None
+) -> TrainState:
+    """Seed, load data (unless given), build models and optimisers on the configured device."""
     device = resolve_device(config["device"])
     precision_lib.check_precision(config["precision"], device)
     seed_everything(int(config["seed"]))
-    data = load_data(registry, config)
+    data = data if data is not None else load_data(registry, config)
     check_batch_size(len(data), int(config["batch_size"]))
     generator, discriminator = build_models(spec, data.info, config)
     generator.to(device)

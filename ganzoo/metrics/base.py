@@ -29,6 +29,8 @@ class MetricResult:
 
     scores: Mapping[str, float]
     protocol: Mapping[str, Any] = field(default_factory=dict)
+    better: Mapping[str, str] = field(default_factory=dict)
+    """'higher' or 'lower' for score keys only known when computing (e.g. one per class)."""
 
 
 @dataclass
@@ -76,9 +78,11 @@ class MetricSpec:
     better: Mapping[str, str]
     default: bool = True
     conditional_only: bool = False
+    """True for scores of class-conditional models (e.g. class accuracy); they skip other runs."""
 
-    def applies_to(self, info: DataInfo) -> bool:
-        return info.modality in self.modalities and (info.num_classes > 0 or not self.conditional_only)
+    def applies_to(self, info: DataInfo, conditional: bool = False) -> bool:
+        """Whether it can score a model of this data; ``conditional``: the model takes class labels."""
+        return info.modality in self.modalities and (conditional or not self.conditional_only)
 
 
 @dataclass
@@ -101,16 +105,21 @@ class EvalReport:
         }
 
 
-def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None) -> list[MetricSpec]:
-    """The named metrics (checked against the data), or every default metric that applies."""
+def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None, conditional: bool = False) -> list[MetricSpec]:
+    """The named metrics (checked against the data and model), or every default metric that applies.
+
+    ``conditional``: the model generates on request for a class (its generator has classes).
+    """
     if names:
         chosen = [registry.metric(n) for n in names]
         for spec in chosen:
-            if not spec.applies_to(info):
-                kinds = "/".join(spec.modalities) + (" with labels" if spec.conditional_only else "")
-                raise ConfigError(f"metric {spec.name!r} scores {kinds} models; this run is {info.modality}")
+            if info.modality not in spec.modalities:
+                raise ConfigError(f"metric {spec.name!r} scores {'/'.join(spec.modalities)} models; this run is {info.modality}")
+            if not spec.applies_to(info, conditional):
+                raise ConfigError(f"metric {spec.name!r} scores class-conditional models; this run's model takes no labels")
         return chosen
-    return [entry.value for entry in registry.metrics if entry.value.default and entry.value.applies_to(info)]
+    return [entry.value for entry in registry.metrics
+            if entry.value.default and entry.value.applies_to(info, conditional)]
 
 
 def evaluate(ctx: EvalContext, metrics: list[MetricSpec], step: int = 0) -> EvalReport:
@@ -127,7 +136,8 @@ def evaluate(ctx: EvalContext, metrics: list[MetricSpec], step: int = 0) -> Eval
                 result = spec.compute(ctx)
                 scores.update({k: float(v) for k, v in result.scores.items()})
                 protocols[spec.name] = dict(result.protocol)
-                better.update({k: spec.better[k] for k in result.scores if k in spec.better})
+                directions = {**spec.better, **result.better}
+                better.update({k: directions[k] for k in result.scores if k in directions})
     finally:
         ctx.generator.train(was_training)
     return EvalReport(step, scores, protocols, better, time.perf_counter() - started)

@@ -51,7 +51,8 @@ def per_class_features(ctx: EvalContext, extractor: ResolvedExtractor) -> list[d
         cuda = ctx.device.type == "cuda"
         model = extractor.create(layers, cuda)
         n = samples_per_class(ctx)
-        ctx.cache[key] = [features_of_generator(ctx.generator, model, n, ctx.batch_size, ctx.seed, cuda, label=c)
+        progress = ctx.options.get("progress", False)
+        ctx.cache[key] = [features_of_generator(ctx.generator, model, n, ctx.batch_size, ctx.seed, cuda, progress, label=c)
                           for c in range(ctx.generator.num_classes)]
     return ctx.cache[key]
 

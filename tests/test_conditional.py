@@ -310,7 +310,7 @@ def score_oracle(shift: int):
     registry = get_registry()
     _, config = resolve(registry, "cgan-conv", {})
     specs = choose_metrics(registry, DIGITS, ["fid", "class_acc", "intra_fid"], conditional=True)
-    ctx = EvalContext(DigitsOracle(shift), config, DIGITS, None, [s.name for s in specs], num_samples=500,
+    ctx = EvalContext(DigitsOracle(shift), config, DIGITS, None, [s.name for s in specs], num_samples=300,
                       batch_size=100)
     return evaluate(ctx, specs)
 
@@ -326,7 +326,7 @@ def test_class_aware_scores_catch_a_generator_that_draws_the_wrong_class():
     assert right.scores["intra_fid"] == pytest.approx(sum(intra) / 10)
     assert right.better["class_acc_3"] == "higher" and right.better["intra_fid_3"] == "lower"
     judge, intra_protocol = right.protocols["class_acc"], right.protocols["intra_fid"]
-    assert judge["feature_extractor"] == "ganzoo-digits" and judge["per_class"] == 50 and judge["num_generated"] == 500
+    assert judge["feature_extractor"] == "ganzoo-digits" and judge["per_class"] == 30 and judge["num_generated"] == 300
     assert judge["classifier_heldout_accuracy"] >= 0.97
     assert intra_protocol["reference"] == "digits:train" and intra_protocol["num_real"] == 1437
     assert 130 < intra_protocol["real_per_class"][0] <= intra_protocol["real_per_class"][1] < 160
@@ -344,3 +344,10 @@ def test_conditional_runs_are_scored_with_the_class_aware_metrics_by_default(cli
     unconditional = ganzoo.train("dcgan", steps=1, out=tmp_path / "dcgan", progress=False, g_width=8, d_width=8,
                                  latent_dim=8)
     assert "class_acc" not in ganzoo.evaluate(unconditional.path, num_samples=50).scores
+
+
+def test_terminal_output_folds_per_class_scores_behind_their_mean():
+    from ganzoo.metrics.base import format_scores
+
+    text = format_scores({"class_acc": 0.5, "class_acc_0": 1.0, "class_acc_1": 0.0, "fid": 3.25, "kid_std": 0.1})
+    assert text == "class_acc 0.5 [by class 1 0], fid 3.25, kid_std 0.1"

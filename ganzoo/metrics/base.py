@@ -143,9 +143,25 @@ def evaluate(ctx: EvalContext, metrics: list[MetricSpec], step: int = 0) -> Eval
     return EvalReport(step, scores, protocols, better, time.perf_counter() - started)
 
 
+def _per_class_of(key: str, scores: Mapping[str, float]) -> str | None:
+    """'class_acc' for 'class_acc_3' when 'class_acc' is a score too (a per-class breakdown), else None."""
+    base, _, index = key.rpartition("_")
+    return base if index.isdigit() and base in scores else None
+
+
 def format_scores(scores: Mapping[str, float]) -> str:
-    """'fid 12.3, isc 8.91, ...' for terminals."""
-    return ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
+    """'fid 12.3, isc 8.91, class_acc 0.97 [by class 0.99 0.95 ...], ...' for terminals."""
+    by_class: dict[str, list[str]] = {}
+    for key, value in scores.items():
+        base = _per_class_of(key, scores)
+        if base is not None:
+            by_class.setdefault(base, []).append(f"{value:.3g}")
+    parts = []
+    for key, value in scores.items():
+        if _per_class_of(key, scores) is None:
+            detail = f" [by class {' '.join(by_class[key])}]" if key in by_class else ""
+            parts.append(f"{key} {value:.4g}{detail}")
+    return ", ".join(parts)
 
 
 def describe_protocols(protocols: Mapping[str, Mapping[str, Any]]) -> str:

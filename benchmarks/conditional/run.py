@@ -111,8 +111,8 @@ def main() -> None:
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    for variant in variants:
-        for seed in seeds:
+    for seed in seeds:  # every variant's first seed first: a failing variant shows early
+        for variant in variants:
             if (variant, seed) in done(args.results):
                 continue
             record = run_one(variant, seed, args)

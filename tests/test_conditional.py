@@ -351,3 +351,15 @@ def test_terminal_output_folds_per_class_scores_behind_their_mean():
 
     text = format_scores({"class_acc": 0.5, "class_acc_0": 1.0, "class_acc_1": 0.0, "fid": 3.25, "kid_std": 0.1})
     assert text == "class_acc 0.5 [by class 1 0], fid 3.25, kid_std 0.1"
+
+
+def test_projection_resumes_bitwise_identically_with_its_spectral_norm_state(tmp_path):
+    from safetensors.torch import load_file
+
+    tiny = {**TINY["projection"], "g_width": 4, "d_width": 4}
+    ganzoo.train("projection", steps=4, out=tmp_path / "a", progress=False, **tiny)
+    ganzoo.train("projection", steps=2, out=tmp_path / "b", progress=False, **tiny)
+    ganzoo.train(resume=tmp_path / "b", steps=4, progress=False)
+    a, b = (load_file(str(tmp_path / run / "checkpoints" / "step-00000004.safetensors")) for run in ("a", "b"))
+    assert any("_u" in key for key in a)  # the power-iteration vectors are checkpointed
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -85,9 +85,11 @@ def test_acgan_discriminator_is_told_the_label_through_its_class_loss():
     assert torch.equal(D(x, torch.arange(6)), source) and classes.shape == (6, 10)
     right = classes.argmax(1)
     loss = losses.NONSATURATING
-    with_right = discriminator_loss(loss, source, source, classes, right, classes, right, 1.0)
-    with_wrong = discriminator_loss(loss, source, source, classes, (right + 1) % 10, classes, (right + 1) % 10, 1.0)
-    assert with_wrong > with_right
+    wrong = (right + 1) % 10
+    for classify_fakes in (True, False):
+        with_right = discriminator_loss(loss, source, source, classes, right, classes, right, 1.0, classify_fakes)
+        with_wrong = discriminator_loss(loss, source, source, classes, wrong, classes, wrong, 1.0, classify_fakes)
+        assert with_wrong > with_right
 
 
 K = 4  # classes of the toy dataset below; an image's constant value encodes its class
@@ -140,7 +142,8 @@ def toy_registry() -> Registry:
                      conditional=True)
     registry.models.add("toy", base, source)
     registry.models.add("toy-acgan", ModelSpec(**{**base.__dict__, "name": "toy-acgan", "train_step": acgan_step,
-                                                  "defaults": {**base.defaults, "class_weight": 1.0}}), source)
+                                                  "defaults": {**base.defaults, "class_weight": 1.0,
+                                                               "classify_fakes": True}}), source)
     registry.datasets.add("toy-labelled", data, source)
     for entry in get_registry().losses:
         registry.losses.add(entry.name, entry.value, source)
@@ -171,9 +174,13 @@ def test_acgan_losses_by_hand():
     real_classes = torch.tensor([[0.0, ln(3)], [0.0, ln(3)]])
     fake_classes = torch.tensor([[ln(3), 0.0], [ln(3), 0.0]])
     ones = torch.ones(2, dtype=torch.long)
-    d = discriminator_loss(losses.NONSATURATING, real_source, fake_source, real_classes, ones, fake_classes, ones, 0.5)
+    d = discriminator_loss(losses.NONSATURATING, real_source, fake_source, real_classes, ones, fake_classes, ones, 0.5,
+                           classify_fakes=True)
     # softplus(0) + softplus(0) for the source head, then 0.5 * (-ln 3/4 - ln 1/4)
     assert d.item() == pytest.approx(2 * ln(2) + 0.5 * (ln(4 / 3) + ln(4)), rel=1e-6)
+    d_real_only = discriminator_loss(losses.NONSATURATING, real_source, fake_source, real_classes, ones, fake_classes,
+                                     ones, 0.5, classify_fakes=False)
+    assert d_real_only.item() == pytest.approx(2 * ln(2) + 0.5 * ln(4 / 3), rel=1e-6)
     g = generator_loss(losses.NONSATURATING, fake_source, fake_classes, ones, 0.5)
     assert g.item() == pytest.approx(ln(2) + 0.5 * ln(4), rel=1e-6)
     zero = torch.zeros(2, dtype=torch.long)  # the same samples asked to be class 0: P = 1/4 real, 3/4 fake

@@ -85,17 +85,21 @@ def summarise(results: Path) -> str:
         "",
         "Produced by `benchmarks/conditional/run.py` (see its docstring). Each cell: mean ± sample standard "
         "deviation (min–max) over seeds. Scores: ganzoo-digits extractor and judge, 10,000 generated samples "
-        "(1,000 per class for class accuracy and intra-FID) against the 1,437 training images. `class_acc_min`: "
-        "the worst class's accuracy. `train_s`: wall-clock training seconds on a shared 2-core machine.",
+        "(1,000 per class for class accuracy and intra-FID) against the 1,437 training images at the run's image "
+        "size (`image`; the extractor resizes to 32x32). FID and intra-FID compare only runs of one image size. "
+        "`class_acc_min`: the worst class's accuracy. `train_s`: wall-clock training seconds on a shared 2-core "
+        "machine.",
         "",
-        "| variant | seeds | steps x batch | " + " | ".join(SUMMARY_KEYS) + " |",
-        "|---|---|---|" + "---|" * len(SUMMARY_KEYS),
+        "| variant | seeds | image | steps x batch | " + " | ".join(SUMMARY_KEYS) + " |",
+        "|---|---|---|---|" + "---|" * len(SUMMARY_KEYS),
     ]
     for variant in dict.fromkeys(r["variant"] for r in records):
         rows = [r for r in records if r["variant"] == variant]
         cells = [spread([r["train_s"] if k == "train_s" else r["scores"][k] for r in rows]) for k in SUMMARY_KEYS]
         seeds = ",".join(str(r["seed"]) for r in rows)
-        lines.append(f"| `{variant}` | {seeds} | {rows[0]['steps']} x {rows[0]['batch_size']} | " + " | ".join(cells) + " |")
+        image = "x".join(str(n) for n in rows[0]["protocols"]["fid"]["image_size"][1:])
+        lines.append(f"| `{variant}` | {seeds} | {image} | {rows[0]['steps']} x {rows[0]['batch_size']} | "
+                     + " | ".join(cells) + " |")
     lines += ["", "Per run:", "", "| variant | seed | class_acc | worst class | intra_fid | fid | isc | train_s |",
               "|---|---|---|---|---|---|---|---|"]
     for r in records:

@@ -25,6 +25,7 @@ SPEC = ModelSpec(
         "d_width": 32,
         "image_size": 32,
         "class_weight": 1.0,
+        "classify_fakes": False,
         "steps": 1500,
         "batch_size": 64,
         "lr_g": 2e-4,

@@ -4,6 +4,8 @@ With L_S the source (real/fake) log-likelihood and L_C the class log-likelihood 
 fake samples, D maximises L_S + L_C and G maximises L_C - L_S. Written as losses to minimise:
 D: adversarial D loss + w * (CE(real classes) + CE(fake classes));
 G: adversarial G loss + w * CE(fake classes). The adversarial part is the run's ``--loss``.
+``classify_fakes=False`` drops CE(fake classes) from D's loss, so D's classifier learns class
+meanings from real images only (ganzoo's default; see docs/conditional.md for why).
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ def class_loss(class_logits: Tensor, labels: Tensor) -> Tensor:
 
 
 def discriminator_loss(adversarial: LossSpec, real_source: Tensor, fake_source: Tensor, real_classes: Tensor,
-                       real_labels: Tensor, fake_classes: Tensor, fake_labels: Tensor, class_weight: float) -> Tensor:
-    """D's loss: tell real from fake, and classify both real and generated samples."""
-    classes = class_loss(real_classes, real_labels) + class_loss(fake_classes, fake_labels)
+                       real_labels: Tensor, fake_classes: Tensor, fake_labels: Tensor, class_weight: float,
+                       classify_fakes: bool) -> Tensor:
+    """D's loss: tell real from fake, and classify real samples (and generated ones with ``classify_fakes``)."""
+    classes = class_loss(real_classes, real_labels)
+    if classify_fakes:
+        classes = classes + class_loss(fake_classes, fake_labels)
     return adversarial.d_loss(real_source, fake_source) + class_weight * classes
 
 

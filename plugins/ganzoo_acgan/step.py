@@ -20,6 +20,7 @@ def acgan_step(state: TrainState) -> dict[str, Tensor]:
     """k discriminator steps then one generator step; logs both losses and the classifier's accuracy."""
     G, D, adversarial = state.generator, state.discriminator, state.loss
     weight = float(state.config["class_weight"])
+    classify_fakes = bool(state.config["classify_fakes"])
     k = state.d_steps
     for i in range(k):
         batch = state.next_batch()
@@ -32,7 +33,7 @@ def acgan_step(state: TrainState) -> dict[str, Tensor]:
             real_source, real_classes = D.score(batch.x)
             fake_source, fake_classes = D.score(fake.detach())
             d_loss = discriminator_loss(adversarial, real_source, fake_source, real_classes, batch.labels,
-                                        fake_classes, fake_labels, weight)
+                                        fake_classes, fake_labels, weight, classify_fakes)
         state.optimize(d_loss, "discriminator")
 
     with frozen(D), state.autocast():

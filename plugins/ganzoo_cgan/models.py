@@ -48,10 +48,10 @@ class MLPConditionalDiscriminator(Discriminator):
     """[flattened x, e(y)] -> dropout, two maxout layers with dropout -> one logit."""
 
     def __init__(self, shape: tuple[int, ...], num_classes: int, embed_dim: int, hidden: int, pieces: int,
-                 dropout: float) -> None:
+                 dropout: float, input_dropout: float) -> None:
         super().__init__()
         self.embed = nn.Embedding(num_classes, embed_dim)
-        self.input_dropout = nn.Dropout(min(dropout, 0.2))
+        self.input_dropout = nn.Dropout(input_dropout)
         self.net = nn.Sequential(
             Maxout(math.prod(shape) + embed_dim, hidden, pieces), nn.Dropout(dropout),
             Maxout(hidden, hidden, pieces), nn.Dropout(dropout),
@@ -109,7 +109,7 @@ def build_mlp_generator(ctx: BuildContext) -> MLPConditionalGenerator:
 
 def build_mlp_discriminator(ctx: BuildContext) -> MLPConditionalDiscriminator:
     return MLPConditionalDiscriminator(ctx.data.shape, ctx.data.num_classes, ctx["embed_dim"], ctx["d_hidden"],
-                                       ctx["maxout_pieces"], ctx["dropout"])
+                                       ctx["maxout_pieces"], ctx["dropout"], ctx["input_dropout"])
 
 
 def build_conv_generator(ctx: BuildContext) -> ConvConditionalGenerator:

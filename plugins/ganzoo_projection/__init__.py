@@ -23,7 +23,7 @@ SPEC = ModelSpec(
         "d_width": 32,
         "image_size": 32,
         "loss": "hinge",
-        "steps": 1500,
+        "steps": 3000,
         "batch_size": 64,
         "lr_g": 2e-4,
         "lr_d": 2e-4,

@@ -62,6 +62,20 @@ class EvalContext:
             self.cache[key] = load_data(get_registry(), self.config, split=split)
         return self.cache[key]
 
+    def data_artifacts(self) -> dict[str, torch.Tensor]:
+        """Tensors the data kept with the run (RUN/data.safetensors, e.g. a synthetic oracle).
+
+        Without a run directory (a bare checkpoint) they are rebuilt by loading the data.
+        """
+        from ganzoo.trainer.rundir import RunDir
+
+        if "data-artifacts" not in self.cache:
+            kept = RunDir(self.run_dir).read_data_artifacts() if self.run_dir is not None else None
+            if kept is None:
+                kept = self.real_data(self.config.get("split", "train")).artifacts()
+            self.cache["data-artifacts"] = kept
+        return self.cache["data-artifacts"]
+
 
 @dataclass(frozen=True)
 class MetricSpec:
@@ -79,10 +93,16 @@ class MetricSpec:
     default: bool = True
     conditional_only: bool = False
     """True for scores of class-conditional models (e.g. class accuracy); they skip other runs."""
+    needs: tuple[str, ...] = ()
+    """Keys of DataInfo.extras the metric needs (e.g. 'vocab' for text scores)."""
 
     def applies_to(self, info: DataInfo, conditional: bool = False) -> bool:
         """Whether it can score a model of this data; ``conditional``: the model takes class labels."""
-        return info.modality in self.modalities and (conditional or not self.conditional_only)
+        return (
+            info.modality in self.modalities
+            and (conditional or not self.conditional_only)
+            and all(key in info.extras for key in self.needs)
+        )
 
 
 @dataclass
@@ -115,6 +135,9 @@ def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None, condit
         for spec in chosen:
             if info.modality not in spec.modalities:
                 raise ConfigError(f"metric {spec.name!r} scores {'/'.join(spec.modalities)} models; this run is {info.modality}")
+            missing = [key for key in spec.needs if key not in info.extras]
+            if missing:
+                raise ConfigError(f"metric {spec.name!r} needs data with {', '.join(missing)}; this run's data has none")
             if not spec.applies_to(info, conditional):
                 raise ConfigError(f"metric {spec.name!r} scores class-conditional models; this run's model takes no labels")
         return chosen

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from ganzoo import losses
 from ganzoo.data import digits, folder, toy2d, vision
 from ganzoo.hookspecs import hookimpl
+from ganzoo.metrics.classwise import CLASSWISE_SPECS
 from ganzoo.metrics.fidelity import FIDELITY_SPECS
 from ganzoo.spec import DatasetSpec
 
@@ -19,6 +20,7 @@ from ganzoo.spec import DatasetSpec
 def register_losses(register: Callable) -> None:
     register(losses.NONSATURATING)
     register(losses.MINIMAX)
+    register(losses.HINGE)
 
 
 @hookimpl
@@ -59,5 +61,5 @@ def register_datasets(register: Callable) -> None:
 
 @hookimpl
 def register_metrics(register: Callable) -> None:
-    for spec in FIDELITY_SPECS:
+    for spec in (*FIDELITY_SPECS, *CLASSWISE_SPECS):
         register(spec)

@@ -12,6 +12,7 @@ from torch import Tensor
 from ganzoo.spec import LossSpec
 
 GAN_PAPER = "Goodfellow et al. 2014, Generative Adversarial Nets"
+HINGE_PAPER = "Lim & Ye 2017, Geometric GAN (arXiv:1705.02894); used by Miyato et al. 2018 (SNGAN, projection D)"
 
 
 def bce_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
@@ -29,6 +30,16 @@ def minimax_generator_loss(fake_logits: Tensor) -> Tensor:
     return -F.softplus(fake_logits.float()).mean()
 
 
+def hinge_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]: D is only pushed until scores clear the margin."""
+    return F.relu(1.0 - real_logits.float()).mean() + F.relu(1.0 + fake_logits.float()).mean()
+
+
+def hinge_generator_loss(fake_logits: Tensor) -> Tensor:
+    """-E[D(G(z))]: G raises D's raw score of its samples."""
+    return -fake_logits.float().mean()
+
+
 NONSATURATING = LossSpec(
     name="nonsaturating",
     description="BCE for D; G minimises -log D(G(z)) (the usual practice)",
@@ -43,4 +54,12 @@ MINIMAX = LossSpec(
     d_loss=bce_discriminator_loss,
     g_loss=minimax_generator_loss,
     paper=GAN_PAPER,
+)
+
+HINGE = LossSpec(
+    name="hinge",
+    description="hinge loss for D (margin 1 on raw scores); G maximises D's raw score",
+    d_loss=hinge_discriminator_loss,
+    g_loss=hinge_generator_loss,
+    paper=HINGE_PAPER,
 )

@@ -29,6 +29,8 @@ class MetricResult:
 
     scores: Mapping[str, float]
     protocol: Mapping[str, Any] = field(default_factory=dict)
+    better: Mapping[str, str] = field(default_factory=dict)
+    """'higher' or 'lower' for score keys only known when computing (e.g. one per class)."""
 
 
 @dataclass
@@ -90,13 +92,15 @@ class MetricSpec:
     better: Mapping[str, str]
     default: bool = True
     conditional_only: bool = False
+    """True for scores of class-conditional models (e.g. class accuracy); they skip other runs."""
     needs: tuple[str, ...] = ()
     """Keys of DataInfo.extras the metric needs (e.g. 'vocab' for text scores)."""
 
-    def applies_to(self, info: DataInfo) -> bool:
+    def applies_to(self, info: DataInfo, conditional: bool = False) -> bool:
+        """Whether it can score a model of this data; ``conditional``: the model takes class labels."""
         return (
             info.modality in self.modalities
-            and (info.num_classes > 0 or not self.conditional_only)
+            and (conditional or not self.conditional_only)
             and all(key in info.extras for key in self.needs)
         )
 
@@ -121,19 +125,24 @@ class EvalReport:
         }
 
 
-def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None) -> list[MetricSpec]:
-    """The named metrics (checked against the data), or every default metric that applies."""
+def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None, conditional: bool = False) -> list[MetricSpec]:
+    """The named metrics (checked against the data and model), or every default metric that applies.
+
+    ``conditional``: the model generates on request for a class (its generator has classes).
+    """
     if names:
         chosen = [registry.metric(n) for n in names]
         for spec in chosen:
-            if not spec.applies_to(info):
-                kinds = "/".join(spec.modalities) + (" with labels" if spec.conditional_only else "")
-                missing = [key for key in spec.needs if key not in info.extras]
-                if info.modality in spec.modalities and missing:
-                    raise ConfigError(f"metric {spec.name!r} needs data with {', '.join(missing)}; this run's data has none")
-                raise ConfigError(f"metric {spec.name!r} scores {kinds} models; this run is {info.modality}")
+            if info.modality not in spec.modalities:
+                raise ConfigError(f"metric {spec.name!r} scores {'/'.join(spec.modalities)} models; this run is {info.modality}")
+            missing = [key for key in spec.needs if key not in info.extras]
+            if missing:
+                raise ConfigError(f"metric {spec.name!r} needs data with {', '.join(missing)}; this run's data has none")
+            if not spec.applies_to(info, conditional):
+                raise ConfigError(f"metric {spec.name!r} scores class-conditional models; this run's model takes no labels")
         return chosen
-    return [entry.value for entry in registry.metrics if entry.value.default and entry.value.applies_to(info)]
+    return [entry.value for entry in registry.metrics
+            if entry.value.default and entry.value.applies_to(info, conditional)]
 
 
 def evaluate(ctx: EvalContext, metrics: list[MetricSpec], step: int = 0) -> EvalReport:
@@ -150,15 +159,32 @@ def evaluate(ctx: EvalContext, metrics: list[MetricSpec], step: int = 0) -> Eval
                 result = spec.compute(ctx)
                 scores.update({k: float(v) for k, v in result.scores.items()})
                 protocols[spec.name] = dict(result.protocol)
-                better.update({k: spec.better[k] for k in result.scores if k in spec.better})
+                directions = {**spec.better, **result.better}
+                better.update({k: directions[k] for k in result.scores if k in directions})
     finally:
         ctx.generator.train(was_training)
     return EvalReport(step, scores, protocols, better, time.perf_counter() - started)
 
 
+def _per_class_of(key: str, scores: Mapping[str, float]) -> str | None:
+    """'class_acc' for 'class_acc_3' when 'class_acc' is a score too (a per-class breakdown), else None."""
+    base, _, index = key.rpartition("_")
+    return base if index.isdigit() and base in scores else None
+
+
 def format_scores(scores: Mapping[str, float]) -> str:
-    """'fid 12.3, isc 8.91, ...' for terminals."""
-    return ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
+    """'fid 12.3, isc 8.91, class_acc 0.97 [by class 0.99 0.95 ...], ...' for terminals."""
+    by_class: dict[str, list[str]] = {}
+    for key, value in scores.items():
+        base = _per_class_of(key, scores)
+        if base is not None:
+            by_class.setdefault(base, []).append(f"{value:.3g}")
+    parts = []
+    for key, value in scores.items():
+        if _per_class_of(key, scores) is None:
+            detail = f" [by class {' '.join(by_class[key])}]" if key in by_class else ""
+            parts.append(f"{key} {value:.4g}{detail}")
+    return ", ".join(parts)
 
 
 def describe_protocols(protocols: Mapping[str, Mapping[str, Any]]) -> str:

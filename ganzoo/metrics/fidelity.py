@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +50,15 @@ class FidelityGenerator(GenerativeModelBase):
     """A ganzoo generator as torch-fidelity's generative model.
 
     It declares no classes (torch-fidelity's conditional path crashes on recent NumPy); a
-    conditional generator draws its own uniform labels from a seeded generator instead.
+    conditional generator draws its own uniform labels from a seeded generator instead, or
+    makes every sample of class ``label`` when one is given.
     """
 
-    def __init__(self, generator: Generator, seed: int = FIDELITY_SEED) -> None:
+    def __init__(self, generator: Generator, seed: int = FIDELITY_SEED, label: int | None = None) -> None:
         super().__init__()
         self.generator = generator
         self.labels_rng = torch.Generator().manual_seed(seed)
+        self.label = label
 
     @property
     def z_size(self) -> int:
@@ -71,7 +74,10 @@ class FidelityGenerator(GenerativeModelBase):
 
     def forward(self, z: Tensor) -> Tensor:
         G = self.generator
-        labels = G.sample_labels(len(z), self.labels_rng)
+        if self.label is None:
+            labels = G.sample_labels(len(z), self.labels_rng)
+        else:
+            labels = torch.full((len(z),), self.label, dtype=torch.long, device=G.device)
         return to_uint8_rgb(G(z.to(G.device), labels))
 
 
@@ -95,9 +101,9 @@ def features_of_images(images: Tensor, extractor: Any, batch_size: int = 250, pr
 
 
 def features_of_generator(generator: Generator, extractor: Any, num_samples: int, batch_size: int, seed: int,
-                          cuda: bool, progress: bool | None = False) -> dict[str, Tensor]:
-    """torch-fidelity features of ``num_samples`` generated images, streamed in batches."""
-    model = FidelityGenerator(generator, seed)
+                          cuda: bool, progress: bool | None = False, label: int | None = None) -> dict[str, Tensor]:
+    """torch-fidelity features of ``num_samples`` generated images (all of class ``label`` when given), in batches."""
+    model = FidelityGenerator(generator, seed, label)
     with tqdm(total=num_samples, desc="generated images", unit="img", disable=_disabled(progress), leave=False) as bar:
         model.register_forward_hook(lambda module, args, out: bar.update(len(out)))
         return get_featuresdict_from_generative_model(model, extractor, num_samples, batch_size, cuda, seed, False)
@@ -110,10 +116,33 @@ def _disabled(progress: bool | None) -> bool | None:
 
 def all_images(data) -> Tensor:
     """Every image of a loaded dataset as one float tensor in [-1, 1] (reference sets are small)."""
-    return torch.cat([batch.x.float().cpu() for batch in data.iterate(1000)])
+    return all_images_and_labels(data)[0]
+
+
+def all_images_and_labels(data) -> tuple[Tensor, Tensor | None]:
+    """Every image of a loaded dataset in [-1, 1], and its labels (None for unlabelled data)."""
+    batches = list(data.iterate(1000))
+    images = torch.cat([batch.x.float().cpu() for batch in batches])
+    labelled = all(batch.labels is not None for batch in batches)
+    return images, torch.cat([batch.labels.cpu() for batch in batches]) if labelled else None
 
 
 # ---- reference features, cached without pickle ---------------------------------------------
+LABELS_KEY = "__labels__"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Features of the real reference images and, for labelled data, their class labels."""
+
+    features: dict[str, Tensor]
+    labels: Tensor | None
+
+    @property
+    def count(self) -> int:
+        return len(next(iter(self.features.values())))
+
+
 def reference_key(config: dict[str, Any], split: str, image_shape: tuple[int, ...], extractor: ResolvedExtractor,
                   num_real: int | None) -> str:
     """The cache key: dataset, data root, split, image shape, real-image cap, extractor and its weights hash."""
@@ -123,9 +152,9 @@ def reference_key(config: dict[str, Any], split: str, image_shape: tuple[int, ..
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
 
 
-def reference_features(ctx: EvalContext, extractor: ResolvedExtractor, feature_model: Any) -> tuple[dict[str, Tensor], int]:
-    """Real-image features of the reference split (from the cache when present) and their count."""
-    split = ctx.options.get("reference_split") or ctx.config.get("split", "train")
+def reference_features(ctx: EvalContext, extractor: ResolvedExtractor, feature_model: Any) -> Reference:
+    """Real-image features (and labels) of the reference split, from the cache when present."""
+    split = reference_split(ctx)
     num_real = ctx.options.get("num_real")
     key = reference_key(dict(ctx.config), split, ctx.data_info.shape, extractor, num_real)
     folder = Path(ctx.options.get("cache_dir") or cache_dir()) / "reference"
@@ -133,19 +162,29 @@ def reference_features(ctx: EvalContext, extractor: ResolvedExtractor, feature_m
     if path.is_file():
         try:
             with safe_open(str(path), framework="pt") as handle:
-                features = {k: handle.get_tensor(k) for k in handle.keys()}
-            if set(feature_model.features_list) <= set(features):
-                return features, len(next(iter(features.values())))
+                stored = {k: handle.get_tensor(k) for k in handle.keys()}
+            labels = stored.pop(LABELS_KEY, None)
+            if set(feature_model.features_list) <= set(stored) and (labels is not None or ctx.data_info.num_classes <= 0):
+                return Reference(stored, labels)
         except Exception:  # a damaged cache file is recomputed, never trusted
             pass
-    images = all_images(ctx.real_data(split))
+    images, labels = all_images_and_labels(ctx.real_data(split))
     if num_real and num_real < len(images):
-        images = images[epoch_permutation(len(images), 0, 0)[:num_real]]
+        keep = epoch_permutation(len(images), 0, 0)[:num_real]
+        images, labels = images[keep], (labels[keep] if labels is not None else None)
     features = features_of_images(images, feature_model, ctx.batch_size, ctx.options.get("progress", False))
     meta = {"dataset": ctx.config["dataset"], "split": split, "extractor": extractor.name,
             "extractor_weights_sha256": extractor.weights_sha256, "count": str(len(images))}
-    atomic_write_bytes(path, safetensors_bytes({k: v.contiguous() for k, v in features.items()}, metadata=meta))
-    return features, len(images)
+    tensors = {k: v.contiguous() for k, v in features.items()}
+    if labels is not None:
+        tensors[LABELS_KEY] = labels.contiguous()
+    atomic_write_bytes(path, safetensors_bytes(tensors, metadata=meta))
+    return Reference(features, labels)
+
+
+def reference_split(ctx: EvalContext) -> str:
+    """The real split scores compare against: the evaluation's choice, else the run's training split."""
+    return ctx.options.get("reference_split") or ctx.config.get("split", "train")
 
 
 # ---- the metrics ------------------------------------------------------------------------------
@@ -193,20 +232,21 @@ def _fidelity_scores(ctx: EvalContext) -> tuple[dict[str, float], dict[str, Any]
         raise ConfigError("image scores need a generator with a latent input")
     wanted = [m for m in FIDELITY_METRICS if m in ctx.requested] or list(FIDELITY_METRICS)
     extractor = extractor_for(ctx)
-    layers = sorted({_layer(extractor, m) for m in wanted})
+    layers = sorted({metric_layer(extractor, m) for m in wanted})
     cuda = ctx.device.type == "cuda"
     model = extractor.create(layers, cuda)
     fake = features_of_generator(ctx.generator, model, ctx.num_samples, ctx.batch_size, ctx.seed, cuda,
                                  ctx.options.get("progress", False))
     real, n_real = (None, 0)
     if any(m != "isc" for m in wanted):
-        real, n_real = reference_features(ctx, extractor, model)
+        reference = reference_features(ctx, extractor, model)
+        real, n_real = reference.features, reference.count
     scores = score_features(fake, real, wanted, type(model))
     protocol = {
         **extractor.protocol(),
         "num_generated": ctx.num_samples,
         "num_real": n_real,
-        "reference": f"{ctx.config['dataset']}:{ctx.options.get('reference_split') or ctx.config.get('split', 'train')}",
+        "reference": f"{ctx.config['dataset']}:{reference_split(ctx)}",
         "image_size": list(ctx.data_info.shape),
         "torch_fidelity": torch_fidelity.__version__,
         "kid_subset_size": min(KID_SUBSET_SIZE, ctx.num_samples, n_real) if n_real else None,
@@ -215,7 +255,7 @@ def _fidelity_scores(ctx: EvalContext) -> tuple[dict[str, float], dict[str, Any]
     return scores, protocol
 
 
-def _layer(extractor: ResolvedExtractor, metric: str) -> str:
+def metric_layer(extractor: ResolvedExtractor, metric: str) -> str:
     from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 
     return FEATURE_EXTRACTORS_REGISTRY[extractor.name].get_default_feature_layer_for_metric(metric)

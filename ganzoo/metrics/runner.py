@@ -58,7 +58,7 @@ def evaluate_run(path: str | Path, options: EvalOptions | None = None, device: s
     options = options or EvalOptions()
     registry = get_registry()
     loaded = load_run(path, device)
-    specs = choose_metrics(registry, loaded.data_info, options.metrics)
+    specs = choose_metrics(registry, loaded.data_info, options.metrics, loaded.generator.num_classes > 0)
     ctx = EvalContext(
         generator=loaded.generator,
         config=loaded.config,
@@ -97,7 +97,7 @@ class TrainingEvaluator:
         """Evaluate the in-memory generator of a TrainState."""
         registry = get_registry()
         info = state.data.info
-        specs = choose_metrics(registry, info, self.options.metrics)
+        specs = choose_metrics(registry, info, self.options.metrics, state.generator.num_classes > 0)
         ctx = EvalContext(
             generator=state.generator,
             config=state.config,

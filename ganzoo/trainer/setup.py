@@ -64,12 +64,20 @@ def resolve(registry: Registry, model: str, user: Mapping[str, Any]) -> tuple[Mo
             f"model {spec.name!r} trains on {'/'.join(spec.modalities)} data, but dataset "
             f"{dataset.name!r} holds {dataset.modality} data"
         )
+    if spec.conditional and not dataset.labelled:
+        raise DataError(unlabelled_message(spec, dataset.name))
     defaults = {**dataset.defaults, **spec.defaults, "dataset": dataset.name}
     config = resolve_config(defaults, spec.bounds, user)
     registry.loss(config["loss"])  # unknown loss -> clear error before any work
     if config.get("data_root"):  # absolute, so a resume from another directory finds the data
         config["data_root"] = str(Path(config["data_root"]).expanduser().absolute())
     return spec, config
+
+
+def unlabelled_message(spec: ModelSpec, dataset: str) -> str:
+    """The one line for a conditional model asked to train on data without class labels."""
+    return (f"model {spec.name!r} is conditional and needs class labels, but dataset {dataset!r} has none; "
+            "choose a labelled dataset (ganzoo list datasets)")
 
 
 def load_data(registry: Registry, config: Mapping[str, Any], split: str | None = None) -> LoadedData:
@@ -89,7 +97,7 @@ def load_data(registry: Registry, config: Mapping[str, Any], split: str | None =
 def build_models(spec: ModelSpec, info: DataInfo, config: Mapping[str, Any]) -> tuple[Generator, Discriminator]:
     """Build G and D and check they honour the contracts."""
     if spec.conditional and info.num_classes <= 0:
-        raise DataError(f"model {spec.name!r} is conditional, but dataset {config['dataset']!r} has no labels")
+        raise DataError(unlabelled_message(spec, config["dataset"]))
     ctx = BuildContext(info, config)
     generator = spec.build_generator(ctx)
     discriminator = spec.build_discriminator(ctx)

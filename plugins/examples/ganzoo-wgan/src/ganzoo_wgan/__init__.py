@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ganzoo.hookspecs import hookimpl
 from ganzoo.spec import ModelSpec
-from ganzoo_wgan.losses import HINGE, LSGAN, WASSERSTEIN
+from ganzoo_wgan.losses import LSGAN, WASSERSTEIN
 from ganzoo_wgan.models import build_critic, build_generator
 from ganzoo_wgan.step import wgan_gp_step
 
@@ -49,5 +49,4 @@ def register_models(register: Callable) -> None:
 @hookimpl
 def register_losses(register: Callable) -> None:
     register(WASSERSTEIN)
-    register(HINGE)
     register(LSGAN)

@@ -6,7 +6,6 @@ critic (a gradient penalty, as in ``wgan-gp``, or weight clipping) to mean anyth
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import Tensor
 
 from ganzoo.spec import LossSpec
@@ -20,11 +19,6 @@ def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
 def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
     """-E[D(G(z))]: move samples up the critic's slope."""
     return -fake_scores.float().mean()
-
-
-def hinge_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
-    """E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]: only margin violations count."""
-    return F.relu(1.0 - real_scores.float()).mean() + F.relu(1.0 + fake_scores.float()).mean()
 
 
 def least_squares_discriminator_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
@@ -43,14 +37,6 @@ WASSERSTEIN = LossSpec(
     d_loss=wasserstein_critic_loss,
     g_loss=wasserstein_generator_loss,
     paper="Arjovsky, Chintala & Bottou 2017, Wasserstein GAN (arXiv:1701.07875)",
-)
-
-HINGE = LossSpec(
-    name="hinge",
-    description="hinge loss for D, -D(G(z)) for G (as in SNGAN and BigGAN)",
-    d_loss=hinge_discriminator_loss,
-    g_loss=wasserstein_generator_loss,
-    paper="Lim & Ye 2017, Geometric GAN (arXiv:1705.02894)",
 )
 
 LSGAN = LossSpec(

@@ -18,7 +18,8 @@ try:
 except metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-_API = {"train", "load", "load_run", "sample", "evaluate", "fit_extractor", "list_entries", "info", "plugins"}
+_API = {"train", "load", "load_run", "sample", "evaluate", "fit_extractor", "list_entries", "info", "plugins",
+        "neighbours", "interpolate", "arithmetic", "plot", "demo_toy1d"}
 
 __all__ = ["__version__", *sorted(_API)]
 

@@ -12,6 +12,7 @@ import ganzoo
 from ganzoo.analysis import concepts
 from ganzoo.analysis.latent import lerp, slerp
 from ganzoo.analysis.neighbours import Space, find_neighbours
+from ganzoo.errors import GanzooError
 from ganzoo.sampling import load_run
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
@@ -80,7 +81,7 @@ def test_sample_interpolate_draws_lerp_and_slerp_rows(run_dir, cli, tmp_path):
     out = tmp_path / "walk.png"
     result = cli("sample", run_dir, "--interpolate", "--pairs", "2", "--steps", "5", "--out", out)
     assert result.code == 0, result.err and result.out.strip() == str(out)
-    assert png_size(out) == (690, 366)  # 4 rows (2 pairs x lerp, slerp) of 0.6 in cells, as wide as the footer, 110 dpi
+    assert png_size(out) == (690, 372)  # 4 rows (2 pairs x lerp, slerp) of 0.6 in cells, as wide as the footer, 110 dpi
     walk = ganzoo.interpolate(run_dir, pairs=2, steps=5, out=tmp_path / "again.png")
     for straight, circle in zip(walk.images["lerp"], walk.images["slerp"], strict=True):
         assert straight.shape == (5, 1, 32, 32)
@@ -112,7 +113,7 @@ def test_neighbours_reports_distances_against_held_out_images(run_dir, cli, tmp_
     assert set(data["spaces"]) == {"pixels", "ganzoo-digits"}
     for space in data["spaces"].values():
         assert space["generated_mean"] > 0 and space["heldout_mean"] > 0
-    assert png_size(out) == (671, 393)  # 3 rows of 4 cells of 0.7 in, a 3-line footer setting the width, 110 dpi
+    assert png_size(out) == (671, 398)  # 3 rows of 4 cells of 0.7 in, a 3-line footer setting the width, 110 dpi
     text = cli("neighbours", run_dir, "-n", "10", "--show", "2", "--heldout-split", "none", "--feature-extractor", "none")
     assert text.code == 0 and "pixels: generated" in text.out and "no held-out split" in text.out
     assert (run_dir / "analysis" / "neighbours.png").is_file()
@@ -165,6 +166,21 @@ def test_expressions_parse_into_signed_concepts():
         (1, 0, "ink", "high"), (-1, 0, "ink", "low"), (1, None, "slant", "zero")]
 
 
+def test_a_concept_takes_confident_members_of_its_class_with_the_most_extreme_property():
+    values = {"ink": torch.tensor([0.9, 0.1, 0.5, 0.3, 0.8, 0.2]), "width": torch.zeros(6), "slant": torch.zeros(6)}
+    # sample 0 has the most ink but is only a borderline 3; samples 1-4 are confident 3s; sample 5 is a 7
+    probabilities = torch.tensor([[0.0, 0.85], [0.0, 0.95], [0.0, 0.99], [0.0, 0.91], [0.0, 0.97], [1.0, 0.0]])
+    probabilities = torch.cat([torch.zeros(6, 3), probabilities[:, 1:]], dim=1)  # class 3 is column 3
+    thick = concepts.parse_concept("class=3,ink=high")
+    assert concepts.select(thick, values, probabilities, k=2).tolist() == [4, 2]
+    assert concepts.select(concepts.parse_concept("class=3"), values, probabilities, k=2).tolist() == [2, 4]
+    assert concepts.select(concepts.parse_concept("ink=low"), values, None, k=3).tolist() == [1, 5, 3]
+    with pytest.raises(GanzooError, match="only 4 of 6 pool samples fit 'class=3'; need 5"):
+        concepts.select(concepts.parse_concept("class=3"), values, probabilities, k=5)
+    with pytest.raises(GanzooError, match="needs the dataset's domain classifier"):
+        concepts.select(thick, values, None, k=1)
+
+
 @pytest.mark.parametrize("expression,message", [
     ("ink=loud", "ink must be high or low"),
     ("colour=red", "unknown concept selector 'colour'"),
@@ -189,7 +205,7 @@ def test_arithmetic_averages_k_exemplars_chosen_by_the_concept(run_dir, cli, tmp
     assert min(e["ink"] for e in high["exemplars"]) > max(e["ink"] for e in low["exemplars"])
     assert all("class" in e for e in right["exemplars"])  # judged by ganzoo-digits
     assert len(data["result"]) == 4 and data["feature_extractor"] == "ganzoo-digits"
-    assert png_size(out) == (613, 549)  # 3 concept rows and the result, 0.75 in cells with 2-line captions, 110 dpi
+    assert png_size(out) == (613, 554)  # 3 concept rows and the result, 0.75 in cells with 2-line captions, 110 dpi
     few = cli("arithmetic", run_dir, "class=3", "--pool", "3", "-k", "3")
     assert few.code == 2 or few.code == 0  # a pool of 3 holds three 3s only by chance; either way no traceback
     assert "Traceback" not in few.err

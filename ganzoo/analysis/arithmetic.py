@@ -168,13 +168,16 @@ def latent_arithmetic(
     return ArithmeticResult(expression, built, result, pool, k, model.name if model else None, label)
 
 
-def _caption(judged: Judged, i: int, prop: str | None) -> str:
-    parts = []
+def _caption(judged: Judged, i: int, prop: str | None, prefix: str = "") -> str:
+    """'class 1' over 'slant 0.15': what the classifier and the ranked property say about image i."""
+    lines = []
     if judged.probabilities is not None:
-        parts.append(f"class {int(judged.probabilities[i].argmax())}")
+        lines.append(f"class {int(judged.probabilities[i].argmax())}")
     if prop is not None:
-        parts.append(f"{prop} {float(judged.values[prop][i]):.2f}")
-    return ", ".join(parts)
+        lines.append(f"{prop} {float(judged.values[prop][i]):.2f}")
+    if prefix:
+        lines[0:1] = [f"{prefix} {lines[0]}" if lines else prefix]
+    return "\n".join(lines)
 
 
 def save_arithmetic(result: ArithmeticResult, path: Path, title: str) -> Path:
@@ -186,7 +189,7 @@ def save_arithmetic(result: ArithmeticResult, path: Path, title: str) -> Path:
         sign = "+" if term.sign > 0 else "−"
         images: list[Tensor | None] = [*term.exemplars.images, None, term.mean_sample.images[0]]
         captions = [_caption(term.exemplars, i, term.concept.prop) for i in range(len(term.exemplars.images))]
-        captions += ["", "mean z:\n" + _caption(term.mean_sample, 0, term.concept.prop or shown_prop)]
+        captions += ["", _caption(term.mean_sample, 0, term.concept.prop or shown_prop, prefix="mean z:")]
         rows.append(Row(f"{sign} {term.concept.text}", images, captions))
     captions = [_caption(result.result, i, shown_prop) for i in range(len(result.result.images))]
     rows.append(Row("= result\n(z, then z + noise)", list(result.result.images), captions))

@@ -3,6 +3,7 @@
 A concept is a comma-separated list of selectors, each judged on the image a latent produces:
 
     class=N             the domain classifier (`ganzoo-<dataset>`) puts the sample in class N
+                        with probability 0.9 or more
     ink=high|low        mean brightness: the amount of stroke on dark-background digits
     width=high|low      horizontal spread of the bright pixels (standard deviation, in pixels)
     slant=right|left|upright
@@ -71,6 +72,9 @@ DIRECTIONS: dict[str, dict[str, str]] = {
 }
 
 
+MIN_CONFIDENCE = 0.9
+
+
 @dataclass(frozen=True)
 class Concept:
     """One term of an expression: an optional class and an optional property ranking."""
@@ -123,8 +127,13 @@ def parse_expression(text: str) -> list[tuple[int, Concept]]:
     return terms
 
 
-def select(concept: Concept, values: dict[str, Tensor], probabilities: Tensor | None, k: int) -> Tensor:
-    """Indices of the k pool samples that best fit a concept (most extreme property first)."""
+def select(concept: Concept, values: dict[str, Tensor], probabilities: Tensor | None, k: int,
+           min_confidence: float = MIN_CONFIDENCE) -> Tensor:
+    """Indices of the k pool samples that best fit a concept (most extreme property first).
+
+    ``class=N`` keeps the samples the classifier gives class N a probability of at least
+    ``min_confidence``, so a property ranking cannot pick borderline shapes.
+    """
     pool = len(next(iter(values.values())))
     candidates = torch.arange(pool)
     if concept.label is not None:
@@ -133,7 +142,7 @@ def select(concept: Concept, values: dict[str, Tensor], probabilities: Tensor | 
                               "(ganzoo fit-extractor --dataset DATASET)")
         if concept.label >= probabilities.shape[1]:
             raise ConfigError(f"class {concept.label} is outside the classifier's classes 0..{probabilities.shape[1] - 1}")
-        candidates = candidates[probabilities.argmax(dim=1) == concept.label]
+        candidates = candidates[probabilities[:, concept.label] >= min_confidence]
     if len(candidates) < k:
         raise ConfigError(f"only {len(candidates)} of {pool} pool samples fit {concept.text!r}; need {k} (draw a larger --pool)")
     if concept.prop is not None:

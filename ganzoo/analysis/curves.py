@@ -136,9 +136,11 @@ def plot_curves(path: str | Path, out: str | Path | None = None) -> tuple[Path, 
         steps, values, stds = curves.scores[name]
         errors = [s if s is not None else 0.0 for s in stds] if any(s is not None for s in stds) else None
         ax.errorbar(steps, values, yerr=errors, marker="o", markersize=4, capsize=3, color="tab:purple")
-        better = curves.better.get(name)
+        notes = [f"{curves.better[name]} is better"] if name in curves.better else []
+        if errors is not None:
+            notes.append("bars: ± std")
         title = SCORE_NAMES.get(name, name)
-        ax.set_title(f"{title} ({better} is better)" if better else title, fontsize=10)
+        ax.set_title(f"{title} ({'; '.join(notes)})" if notes else title, fontsize=10)
         ax.set_xlabel("generator step", fontsize=8)
         ax.grid(alpha=0.3)
     last_step = max(curves.last_step(), 1)

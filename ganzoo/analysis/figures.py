@@ -63,7 +63,7 @@ def cell_figure(
     caption_inches = 0.12 * caption_lines + 0.08 if caption_lines else 0.04
     header_inches = 0.22 if headers else 0.0
     title_inches = 0.2 * (len(title.splitlines()) + 0.5) if title else 0.1
-    footer_inches = 0.16 * (len(footer.splitlines()) + 0.6) if footer else 0.05
+    footer_inches = 0.16 * (len(footer.splitlines()) + 0.9) if footer else 0.05
     grid_inches = label_inches + columns * (cell_inches + 0.06) + 0.1
     text_inches = max((len(line) * 0.058 for line in footer.splitlines()), default=0)
     text_inches = max([text_inches, *(len(line) * 0.072 for line in title.splitlines())]) + 0.3
@@ -73,7 +73,7 @@ def cell_figure(
     fig, axes = plt.subplots(len(rows), columns, figsize=(width, height), squeeze=False)
     fig.subplots_adjust(
         left=(margin + label_inches) / width, right=1 - (margin + 0.1) / width,
-        top=1 - (title_inches + header_inches) / height, bottom=footer_inches / height,
+        top=1 - (title_inches + header_inches) / height, bottom=(footer_inches + caption_inches) / height,
         wspace=0.06 / cell_inches, hspace=caption_inches / cell_inches,
     )
     for r, row in enumerate(rows):

@@ -27,7 +27,6 @@ from torch import Tensor, nn
 from ganzoo.errors import ConfigError
 from ganzoo.losses import bce_discriminator_loss, nonsaturating_generator_loss
 
-STAGES = ("a", "b", "c", "d")
 GRID_POINTS = 400
 MAP_ARROWS = 15
 DENSITY_SAMPLES = 4000

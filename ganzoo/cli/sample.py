@@ -13,7 +13,8 @@ from ganzoo.cli.app import cli
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("-n", "--num", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Samples to draw.")
 @click.option("--out", type=click.Path(path_type=Path),
-              help="Output file (default RUN/samples/sample-seed<S>.png, or interpolate-seed<S>.png).")
+              help="Output file (default RUN/samples/sample-seed<S>.png, or interpolate-seed<S>.png; "
+                   "text samples are printed unless --out is given).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed for the latents.")
 @click.option("--label", type=int, help="Class label for a conditional model (default: one row per class).")
 @click.option("--interpolate", is_flag=True,
@@ -24,17 +25,24 @@ from ganzoo.cli.app import cli
               help="With --interpolate: images along each path, both ends included.")
 def sample(run: Path, n: int, out: Path | None, seed: int, label: int | None, interpolate: bool, pairs: int,
            steps: int) -> None:
-    """Draw samples from a run directory or checkpoint and save them as a picture (or text)."""
+    """Draw samples from a run directory or checkpoint: save a picture, print text (sequence models),
+    or with --interpolate draw walks between latents."""
     from ganzoo import api
-    from ganzoo.render import suffix_for
+    from ganzoo.render import TEXT_FORMS, as_text, suffix_for
 
     if interpolate:
         result = api.interpolate(run, pairs=pairs, steps=steps, seed=seed, label=label, out=out)
         click.echo(str(result.path))
         return
     loaded = api.load_run(run)
+    if out is None and loaded.data_info.modality in TEXT_FORMS:
+        samples = api.sample(run, n, seed=seed, label=label)
+        for line in as_text(samples, loaded.data_info) or []:
+            click.echo(line)
+        return
     if out is None:
         base = loaded.run_dir or Path(".")
         out = base / "samples" / f"sample-seed{seed}{suffix_for(loaded.data_info)}"
     api.sample(run, n, seed=seed, label=label, out=out)
     click.echo(str(out))
+

@@ -100,9 +100,11 @@ def _panels(curves: Curves) -> list[tuple[str, list[str]]]:
 def _mark_phases(ax: Any, curves: Curves) -> None:
     if len(curves.phases) < 2:
         return
-    for step, name in curves.phases[1:]:
-        ax.axvline(step, color="0.6", linestyle=":", linewidth=1)
-        ax.text(step, 1.0, f" {name}", transform=ax.get_xaxis_transform(), fontsize=7, va="top", color="0.4")
+    for i, (step, name) in enumerate(curves.phases):
+        if i > 0:
+            ax.axvline(step, color="0.6", linestyle=":", linewidth=1)
+        ax.text(step if i > 0 else 0, 1.0, f" {name}", transform=ax.get_xaxis_transform(), fontsize=7, va="top",
+                color="0.4")
 
 
 def plot_curves(path: str | Path, out: str | Path | None = None) -> tuple[Path, Curves]:
@@ -128,7 +130,7 @@ def plot_curves(path: str | Path, out: str | Path | None = None) -> tuple[Path, 
             ax.set_ylim(-0.02, 1.02)
         _mark_phases(ax, curves)
         ax.set_title(title, fontsize=10)
-        ax.set_xlabel("generator step", fontsize=8)
+        ax.set_xlabel("step", fontsize=8)
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     score_row = axes[-1] if scores else []
@@ -141,7 +143,7 @@ def plot_curves(path: str | Path, out: str | Path | None = None) -> tuple[Path, 
             notes.append("bars: ± std")
         title = SCORE_NAMES.get(name, name)
         ax.set_title(f"{title} ({'; '.join(notes)})" if notes else title, fontsize=10)
-        ax.set_xlabel("generator step", fontsize=8)
+        ax.set_xlabel("step", fontsize=8)
         ax.grid(alpha=0.3)
     last_step = max(curves.last_step(), 1)
     for ax in axes.flat:

@@ -142,11 +142,9 @@ def latent_arithmetic(
         raise ConfigError(f"need k >= 1, variants >= 1 and a pool of at least k latents; got k={k}, "
                           f"variants={variants}, pool={pool}")
     G = loaded.generator
-    if G.num_classes > 0:
-        if label is None:
-            raise ConfigError("this model is conditional: pass --label to fix the class all latents are drawn with")
-        check_labels(G, torch.tensor([label]))
-    elif label is not None:
+    if G.num_classes > 0 and label is None:
+        raise ConfigError("this model is conditional: pass --label to fix the class all latents are drawn with")
+    if label is not None:
         check_labels(G, torch.tensor([label]))
     terms = parse_expression(expression)
     model = domain_model(feature_extractor, str(loaded.config["dataset"]), loaded.data_info)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,8 @@ from ganzoo.spec import spec_summary
 from ganzoo.trainer.loop import RunResult, train
 
 __all__ = [
-    "CheckReport", "RunResult", "check", "evaluate", "fit_extractor", "info", "list_entries", "load", "load_run",
-    "new_plugin", "plugin_problems", "plugins", "sample", "train",
+    "CheckReport", "RunResult", "arithmetic", "check", "demo_toy1d", "evaluate", "fit_extractor", "info", "interpolate",
+    "list_entries", "load", "load_run", "neighbours", "new_plugin", "plot", "plugin_problems", "plugins", "sample", "train",
 ]
 
 KINDS = ("models", "losses", "datasets", "metrics")
@@ -130,3 +131,92 @@ def fit_extractor(
             heldout = None
     return fit(train_data, heldout, dataset=dataset, heldout_name=f"{dataset}:{heldout_split}", epochs=epochs, seed=seed,
                out=Path(out) if out else None, progress=progress)
+
+
+# ---- analyses: the pictures behind the classic GAN figures -------------------------------------------------------
+
+
+def _analysis_path(loaded: Any, out: str | Path | None, name: str, folder: str = "analysis") -> Path:
+    """``out``, else RUN/<folder>/<name> (./<name> for a checkpoint outside a run directory)."""
+    if out is not None:
+        return Path(out)
+    base = loaded.run_dir
+    return base / folder / name if base is not None else Path(name)
+
+
+def _run_title(what: str, loaded: Any) -> str:
+    where = loaded.run_dir.name if loaded.run_dir is not None else loaded.checkpoint.path.name
+    return f"{what}: {where} ({loaded.spec.name} on {loaded.config['dataset']}, step {loaded.step})"
+
+
+def demo_toy1d(out: str | Path = "runs/toy1d", *, seed: int = 0, train_steps: int | None = None,
+               frames: int | None = None) -> Any:
+    """Train the 1-D GAN of Goodfellow et al. 2014, Figure 1 and draw it: OUT/toy1d-stages.png (the four
+    stages) and OUT/toy1d.gif (the whole game). Returns a Toy1DResult (``.stages``, ``.frames``, ``.files``)."""
+    from dataclasses import replace
+
+    from ganzoo.analysis.toy1d import Toy1DConfig, run_toy1d
+    from ganzoo.analysis.toy1d_figure import save_animation, save_strip
+
+    config = Toy1DConfig(seed=seed)
+    if train_steps is not None:
+        config = replace(config, train_steps=train_steps)
+    if frames is not None:
+        config = replace(config, frames=frames)
+    started = time.perf_counter()
+    result = run_toy1d(config)
+    out = Path(out)
+    result.files["stages"] = str(save_strip(result, out / "toy1d-stages.png"))
+    result.files["animation"] = str(save_animation(result, out / "toy1d.gif"))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def neighbours(path: str | Path, *, num_samples: int = 500, show: int = 12, seed: int = 0,
+               heldout_split: str | None = "test", feature_extractor: str = "auto", out: str | Path | None = None,
+               device: str = "cpu") -> Any:
+    """Nearest training images of generated samples, in pixels and in the domain classifier's features, against
+    held-out real images' (Goodfellow et al. 2014, Figure 2). Returns a NeighboursReport; ``.path`` is the figure."""
+    from ganzoo.analysis.neighbours import find_neighbours, save_neighbours
+
+    loaded = load_run(path, device)
+    report, shown = find_neighbours(loaded, num_samples=num_samples, show=show, seed=seed, heldout_split=heldout_split,
+                                    feature_extractor=feature_extractor)
+    target = _analysis_path(loaded, out, "neighbours.png")
+    report.path = save_neighbours(report, shown, target, _run_title("nearest training neighbours", loaded))
+    return report
+
+
+def interpolate(path: str | Path, *, pairs: int = 4, steps: int = 10, seed: int = 0, label: int | None = None,
+                out: str | Path | None = None, device: str = "cpu") -> Any:
+    """Lerp and slerp rows between random latent pairs. Returns an Interpolation; ``.path`` is the figure."""
+    from ganzoo.analysis.latent import interpolate as walk
+    from ganzoo.analysis.latent import save_interpolation
+
+    loaded = load_run(path, device)
+    result = walk(loaded, pairs=pairs, steps=steps, seed=seed, label=label)
+    target = _analysis_path(loaded, out, f"interpolate-seed{seed}.png", folder="samples")
+    result.path = save_interpolation(result, target, _run_title("latent interpolation", loaded))
+    return result
+
+
+def arithmetic(path: str | Path, expression: str | None = None, *, k: int = 3, pool: int = 2000, variants: int = 8,
+               seed: int = 0, label: int | None = None, feature_extractor: str = "auto", out: str | Path | None = None,
+               device: str = "cpu") -> Any:
+    """Latent vector arithmetic (Radford et al. 2015): concepts named by class and pixel properties (see
+    ganzoo.analysis.concepts), k latents averaged per concept. Returns an ArithmeticResult; ``.path`` is the figure."""
+    from ganzoo.analysis.arithmetic import DEFAULT_EXPRESSION, latent_arithmetic, save_arithmetic
+
+    loaded = load_run(path, device)
+    result = latent_arithmetic(loaded, expression or DEFAULT_EXPRESSION, k=k, pool=pool, variants=variants, seed=seed,
+                               label=label, feature_extractor=feature_extractor)
+    target = _analysis_path(loaded, out, "arithmetic.png")
+    result.path = save_arithmetic(result, target, _run_title("latent arithmetic", loaded))
+    return result
+
+
+def plot(path: str | Path, out: str | Path | None = None) -> Path:
+    """Training curves of a run (losses, D(x), D(G(z)), scores) as a PNG; default RUN/analysis/curves.png."""
+    from ganzoo.analysis.curves import plot_curves
+
+    return plot_curves(path, out)[0]

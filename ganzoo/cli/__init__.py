@@ -11,7 +11,15 @@ import sys
 
 import click
 
-from ganzoo.cli import authoring, catalog, evaluate, sample, train  # noqa: F401  (each module attaches its commands)
+from ganzoo.cli import (  # noqa: F401  (each module attaches its commands)
+    analysis,
+    authoring,
+    catalog,
+    demo,
+    evaluate,
+    sample,
+    train,
+)
 from ganzoo.cli.app import cli, state
 from ganzoo.errors import GanzooError
 

@@ -1,4 +1,4 @@
-"""`ganzoo sample`."""
+"""`ganzoo sample` (and `--interpolate`: walks between latents)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,27 @@ from ganzoo.cli.app import cli
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("-n", "--num", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Samples to draw.")
 @click.option("--out", type=click.Path(path_type=Path),
-              help="Output file (default RUN/samples/sample-seed<S>.png; text samples are printed unless --out is given).")
+              help="Output file (default RUN/samples/sample-seed<S>.png, or interpolate-seed<S>.png; "
+                   "text samples are printed unless --out is given).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed for the latents.")
 @click.option("--label", type=int, help="Class label for a conditional model (default: one row per class).")
-def sample(run: Path, n: int, out: Path | None, seed: int, label: int | None) -> None:
-    """Draw samples from a run directory or checkpoint: save a picture, or print text (sequence models)."""
+@click.option("--interpolate", is_flag=True,
+              help="Instead of samples, draw lerp and slerp rows between random latent pairs (image models).")
+@click.option("--pairs", type=click.IntRange(min=1), default=4, show_default=True,
+              help="With --interpolate: latent pairs (two rows each).")
+@click.option("--steps", type=click.IntRange(min=2), default=10, show_default=True,
+              help="With --interpolate: images along each path, both ends included.")
+def sample(run: Path, n: int, out: Path | None, seed: int, label: int | None, interpolate: bool, pairs: int,
+           steps: int) -> None:
+    """Draw samples from a run directory or checkpoint: save a picture, print text (sequence models),
+    or with --interpolate draw walks between latents."""
     from ganzoo import api
     from ganzoo.render import TEXT_FORMS, as_text, suffix_for
 
+    if interpolate:
+        result = api.interpolate(run, pairs=pairs, steps=steps, seed=seed, label=label, out=out)
+        click.echo(str(result.path))
+        return
     loaded = api.load_run(run)
     if out is None and loaded.data_info.modality in TEXT_FORMS:
         samples = api.sample(run, n, seed=seed, label=label)

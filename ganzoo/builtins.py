@@ -12,6 +12,7 @@ from ganzoo import losses
 from ganzoo.data import digits, folder, toy2d, vision
 from ganzoo.hookspecs import hookimpl
 from ganzoo.metrics.fidelity import FIDELITY_SPECS
+from ganzoo.metrics.modes import MODE_SPECS
 from ganzoo.spec import DatasetSpec
 
 
@@ -59,5 +60,5 @@ def register_datasets(register: Callable) -> None:
 
 @hookimpl
 def register_metrics(register: Callable) -> None:
-    for spec in FIDELITY_SPECS:
+    for spec in (*FIDELITY_SPECS, *MODE_SPECS):
         register(spec)

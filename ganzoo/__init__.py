@@ -18,7 +18,8 @@ try:
 except metadata.PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-_API = {"train", "load", "load_run", "sample", "evaluate", "fit_extractor", "list_entries", "info", "plugins"}
+_API = {"train", "load", "load_run", "sample", "evaluate", "fit_extractor", "list_entries", "info", "plugins", "bench",
+        "check_suite", "leaderboard"}
 
 __all__ = ["__version__", *sorted(_API)]
 

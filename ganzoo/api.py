@@ -11,8 +11,8 @@ from ganzoo.sampling import load, load_run, sample
 from ganzoo.spec import spec_summary
 from ganzoo.trainer.loop import RunResult, train
 
-__all__ = ["RunResult", "evaluate", "fit_extractor", "info", "list_entries", "load", "load_run", "plugins", "sample",
-           "train"]
+__all__ = ["RunResult", "bench", "check_suite", "evaluate", "fit_extractor", "info", "leaderboard", "list_entries", "load",
+           "load_run", "plugins", "sample", "train"]
 
 KINDS = ("models", "losses", "datasets", "metrics")
 
@@ -121,3 +121,55 @@ def fit_extractor(
             heldout = None
     return fit(train_data, heldout, dataset=dataset, heldout_name=f"{dataset}:{heldout_split}", epochs=epochs, seed=seed,
                out=Path(out) if out else None, progress=progress)
+
+
+def check_suite(suite: str | Path, out: str | Path | None = None) -> dict[str, Any]:
+    """Validate a benchmark suite fully and say what a bench into ``out`` would run (nothing is run)."""
+    from ganzoo.benchmarking.runner import plan
+    from ganzoo.benchmarking.suite import load_suite
+
+    parsed, resolved = load_suite(suite)
+    todo, done = plan(parsed, Path(out)) if out is not None else (parsed.runs(), [])
+    pending = {run.run_id for run in todo}
+    return {
+        "suite": parsed.name,
+        "description": parsed.description,
+        "entries": [{"name": e.name, "model": e.model, "dataset": resolved[e.name]["dataset"],
+                     "loss": resolved[e.name]["loss"], "steps": resolved[e.name]["steps"], "seeds": list(e.seeds),
+                     "protocol": e.protocol.to_json(), "skipped": parsed.skipped.get(e.name)} for e in parsed.entries],
+        "runs": [{"run_id": run.run_id,
+                  "state": "skipped" if run.entry in parsed.skipped else ("to run" if run.run_id in pending else "done")}
+                 for run in parsed.runs()],
+    }
+
+
+def bench(
+    suite: str | Path,
+    out: str | Path,
+    *,
+    jobs: int = 1,
+    time_limit: float | None = None,
+    retry_failed: bool = True,
+    entries: list[str] | None = None,
+    progress: bool | None = None,
+) -> Any:
+    """Run every (entry, seed) of a suite into ``out`` (resumable); rows go to ``out/results.jsonl``.
+
+    Returns a BenchSummary of the rows this call wrote. ``progress``: None shows a bar on terminals.
+    """
+    from ganzoo.benchmarking.progress import Progress
+    from ganzoo.benchmarking.runner import run_suite
+
+    display = Progress(progress)
+    try:
+        return run_suite(suite, out, jobs=jobs, time_limit=time_limit, retry_failed=retry_failed, entries=entries,
+                         on_event=display)
+    finally:
+        display.close()
+
+
+def leaderboard(results: str | Path, fmt: str = "md") -> str:
+    """The leaderboard of a bench directory as Markdown, HTML, CSV or JSON text (deterministic)."""
+    from ganzoo.benchmarking.leaderboard import render
+
+    return render(Path(results), fmt)

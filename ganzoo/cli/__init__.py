@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from ganzoo.cli import catalog, evaluate, sample, train  # noqa: F401  (each module attaches its commands)
+from ganzoo.cli import bench, catalog, evaluate, sample, train  # noqa: F401  (each module attaches its commands)
 from ganzoo.cli.app import cli, state
 from ganzoo.errors import GanzooError
 

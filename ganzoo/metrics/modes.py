@@ -107,7 +107,6 @@ def _scores(ctx: EvalContext) -> tuple[dict[str, float], dict[str, Any]]:
             "num_modes": len(modes.centres),
             "mode_std": modes.std,
             "threshold_std": THRESHOLD_STD,
-            "seed": int(ctx.seed),
         }
         ctx.cache["modes"] = (mode_scores(points, modes), protocol)
     return ctx.cache["modes"]

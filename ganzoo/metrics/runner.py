@@ -107,8 +107,8 @@ class TrainingEvaluator:
             device=state.device,
             options=self.options.context_options(),
         )
-        with state.autocast():
-            return evaluate(ctx, specs, step=state.step)
+        # no autocast: scores must not depend on the training precision (and torch-fidelity needs fp32 features)
+        return evaluate(ctx, specs, step=state.step)
 
     def keep_if_best(self, report: EvalReport, checkpoint: Path, run_dir) -> bool:
         """Copy ``checkpoint`` to checkpoints/best.safetensors when the key score (FID if any) improved."""

@@ -33,7 +33,7 @@ def eval_command(run: Path, metrics: str | None, num_samples: int, feature_extra
     options = EvalOptions(
         metrics=parse_metric_names(metrics), num_samples=num_samples, batch_size=batch_size, seed=seed,
         feature_extractor=feature_extractor, inception_weights=str(inception_weights) if inception_weights else None,
-        reference_split=reference_split, num_real=num_real,
+        reference_split=reference_split, num_real=num_real, progress=None,
     )
     report = api.evaluate(run, options, device=device)
     if as_json:

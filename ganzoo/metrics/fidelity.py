@@ -10,6 +10,7 @@ ones ``calculate_metrics`` uses.
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from torch_fidelity.metric_isc import isc_featuresdict_to_metric
 from torch_fidelity.metric_kid import kid_featuresdict_to_metric
 from torch_fidelity.metric_prc import prc_featuresdict_to_metric
 from torch_fidelity.utils import get_featuresdict_from_dataset, get_featuresdict_from_generative_model
+from tqdm.auto import tqdm
 
 from ganzoo.data.base import epoch_permutation
 from ganzoo.errors import ConfigError
@@ -86,16 +88,24 @@ class ImageTensors(torch.utils.data.Dataset):
         return to_uint8_rgb(self.images[index : index + 1])[0]
 
 
-def features_of_images(images: Tensor, extractor: Any, batch_size: int = 250) -> dict[str, Tensor]:
-    """torch-fidelity features of a tensor of images in [-1, 1]."""
-    return get_featuresdict_from_dataset(ImageTensors(images.cpu()), extractor, batch_size, False, True, False)
+def features_of_images(images: Tensor, extractor: Any, batch_size: int = 250, progress: bool | None = False) -> dict[str, Tensor]:
+    """torch-fidelity features of a tensor of images in [-1, 1] (torch-fidelity's own bar when ``progress``)."""
+    verbose = sys.stderr.isatty() if progress is None else progress
+    return get_featuresdict_from_dataset(ImageTensors(images.cpu()), extractor, batch_size, False, True, verbose)
 
 
 def features_of_generator(generator: Generator, extractor: Any, num_samples: int, batch_size: int, seed: int,
-                          cuda: bool) -> dict[str, Tensor]:
+                          cuda: bool, progress: bool | None = False) -> dict[str, Tensor]:
     """torch-fidelity features of ``num_samples`` generated images, streamed in batches."""
     model = FidelityGenerator(generator, seed)
-    return get_featuresdict_from_generative_model(model, extractor, num_samples, batch_size, cuda, seed, False)
+    with tqdm(total=num_samples, desc="generated images", unit="img", disable=_disabled(progress), leave=False) as bar:
+        model.register_forward_hook(lambda module, args, out: bar.update(len(out)))
+        return get_featuresdict_from_generative_model(model, extractor, num_samples, batch_size, cuda, seed, False)
+
+
+def _disabled(progress: bool | None) -> bool | None:
+    """tqdm's ``disable``: None shows a bar only on a terminal."""
+    return None if progress is None else not progress
 
 
 def all_images(data) -> Tensor:
@@ -131,7 +141,7 @@ def reference_features(ctx: EvalContext, extractor: ResolvedExtractor, feature_m
     images = all_images(ctx.real_data(split))
     if num_real and num_real < len(images):
         images = images[epoch_permutation(len(images), 0, 0)[:num_real]]
-    features = features_of_images(images, feature_model, ctx.batch_size)
+    features = features_of_images(images, feature_model, ctx.batch_size, ctx.options.get("progress", False))
     meta = {"dataset": ctx.config["dataset"], "split": split, "extractor": extractor.name,
             "extractor_weights_sha256": extractor.weights_sha256, "count": str(len(images))}
     atomic_write_bytes(path, safetensors_bytes({k: v.contiguous() for k, v in features.items()}, metadata=meta))
@@ -186,7 +196,8 @@ def _fidelity_scores(ctx: EvalContext) -> tuple[dict[str, float], dict[str, Any]
     layers = sorted({_layer(extractor, m) for m in wanted})
     cuda = ctx.device.type == "cuda"
     model = extractor.create(layers, cuda)
-    fake = features_of_generator(ctx.generator, model, ctx.num_samples, ctx.batch_size, ctx.seed, cuda)
+    fake = features_of_generator(ctx.generator, model, ctx.num_samples, ctx.batch_size, ctx.seed, cuda,
+                                 ctx.options.get("progress", False))
     real, n_real = (None, 0)
     if any(m != "isc" for m in wanted):
         real, n_real = reference_features(ctx, extractor, model)

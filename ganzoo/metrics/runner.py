@@ -28,6 +28,8 @@ class EvalOptions:
     num_real: int | None = None
     """Cap on reference images (a fixed random subset); None: the whole split."""
     cache_dir: str | None = None
+    progress: bool | None = False
+    """Progress bars: True, False, or None for 'on a terminal'."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def context_options(self) -> dict[str, Any]:
@@ -37,6 +39,7 @@ class EvalOptions:
             "reference_split": self.reference_split,
             "num_real": self.num_real,
             "cache_dir": self.cache_dir,
+            "progress": self.progress,
             **self.extra,
         }
 

@@ -14,7 +14,7 @@ import pytest
 
 import ganzoo
 from conftest import ROOT
-from ganzoo.benchmarking.results import read_rows
+from ganzoo.benchmarking.results import protocol_id, read_rows
 
 SMOKE = ROOT / "benchmarks" / "suites" / "smoke.toml"
 TINY_OPTIONS = """
@@ -58,7 +58,9 @@ def test_smoke_suite_runs_scores_and_renders(tmp_path):
     assert {"fid", "kid"} <= set(digits[0]["scores"])
     # eval_every in the suite: scores over training time, under the entry's protocol
     assert [h["step"] for h in ring[0]["history"]] == [15, 30]
-    assert ring[0]["history"][0]["protocol_id"] == ring[0]["protocol"]["id"]
+    assert ring[0]["history"][0]["protocol_ids"]["modes"] == protocol_id(ring[0]["protocol"]["metrics"]["modes"])
+    assert ring[0]["protocol"]["keys"] == {"modes": ["modes"], "high_quality": ["high_quality"],
+                                           "reverse_kl": ["reverse_kl"]}
     for fmt in ("md", "csv", "json", "html"):
         assert "vanilla-ring" in ganzoo.leaderboard(tmp_path, fmt)
     # a second bench finds everything done and writes nothing

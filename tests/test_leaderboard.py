@@ -14,11 +14,12 @@ import pytest
 
 from conftest import ROOT
 from ganzoo.benchmarking.leaderboard import build, render
-from ganzoo.benchmarking.results import append_row, protocol_id
+from ganzoo.benchmarking.results import append_row
 
 COMMITTED = ROOT / "benchmarks" / "results" / "cpu"
-RING_PROTOCOL = {"modes": {"num_generated": 2500, "mixture": "ring"}}
-OTHER_PROTOCOL = {"modes": {"num_generated": 500, "mixture": "ring"}}
+RING_PROTOCOL = {"num_generated": 2500, "mixture": "ring"}
+OTHER_PROTOCOL = {"num_generated": 500, "mixture": "ring"}
+KID_PROTOCOL = {"num_generated": 100, "feature_extractor": "x"}  # a second metric family in every run
 
 
 def row(entry: str, seed: int, modes: float | None = None, kl: float | None = None, status: str = "ok",
@@ -29,11 +30,17 @@ def row(entry: str, seed: int, modes: float | None = None, kl: float | None = No
         return {**base, "error": "boom", **extra}
     protocol = protocol or RING_PROTOCOL
     return {**base, "config": {"loss": "nonsaturating", "steps": 100}, "step": 100,
-            "scores": {"modes": modes, "reverse_kl": kl, "kid_std": 0.1},
-            "better": {"modes": "higher", "reverse_kl": "lower", "kid_std": "lower"},
-            "protocol": {"metrics": protocol, "request": {"num_samples": 2500}, "id": protocol_id(protocol)},
+            "scores": {"modes": modes, "reverse_kl": kl, "kid": 0.5, "kid_std": 0.1},
+            "better": {"modes": "higher", "reverse_kl": "lower", "kid": "lower", "kid_std": "lower"},
+            "protocol": {"metrics": {"modes": protocol, "reverse_kl": protocol, "kid": KID_PROTOCOL},
+                         "keys": {"modes": ["modes"], "reverse_kl": ["reverse_kl"], "kid": ["kid", "kid_std"]},
+                         "request": {"num_samples": 2500}},
             "train_seconds": 10.0 + seed, "steps_per_second": 10.0, "peak_rss_mb": 100.0 + seed, "device": "cpu",
             "history": [], "sample": None, **extra}
+
+
+def modes_tables(board):
+    return [t for t in board.tables if "modes" in t.protocols]
 
 
 def results_dir(tmp_path: Path, rows: list[dict]) -> Path:
@@ -46,7 +53,7 @@ def test_mean_std_and_ranks_per_metric_follow_better():
     board = build([row("a-ring", 0, 8, 0.1), row("a-ring", 1, 6, 0.3),
                    row("b-ring", 0, 7, 0.05), row("b-ring", 1, 7, 0.05),
                    row("c-ring", 0, 4, 1.0)])
-    (table,) = board.tables
+    (table,) = modes_tables(board)
     by_entry = {r.entry: r for r in table.rows}
     a = by_entry["a-ring"]
     assert a.scores["modes"].mean == 7 and a.scores["modes"].std == pytest.approx(statistics.stdev([8, 6]))
@@ -61,20 +68,31 @@ def test_mean_std_and_ranks_per_metric_follow_better():
 def test_different_protocols_and_datasets_are_never_ranked_together():
     board = build([row("a-ring", 0, 8, 0.1), row("b-ring", 0, 1, 2.0, protocol=OTHER_PROTOCOL),
                    row("a-grid", 0, 20, 0.2, dataset="grid")])
-    assert len(board.tables) == 3
-    assert all(len(t.rows) == 1 and t.rows[0].ranks["modes"] == 1 for t in board.tables)
-    assert sorted(t.dataset for t in board.tables) == ["grid", "ring", "ring"]
+    tables = modes_tables(board)
+    assert len(tables) == 3
+    assert all(len(t.rows) == 1 and t.rows[0].ranks["modes"] == 1 for t in tables)
+    assert sorted(t.dataset for t in tables) == ["grid", "ring", "ring"]
+
+
+def test_metrics_sharing_a_protocol_rank_together_whatever_else_the_runs_measured():
+    # a-ring and b-ring differ in their modes protocol but share the kid one: one kid table holds both
+    board = build([row("a-ring", 0, 8, 0.1), row("b-ring", 0, 1, 2.0, protocol=OTHER_PROTOCOL)])
+    (kid,) = [t for t in board.tables if "kid" in t.protocols]
+    assert kid.keys == ["kid"] and [r.entry for r in kid.rows] == ["a-ring", "b-ring"]
+    assert [r.ranks["kid"] for r in kid.rows] == [1, 1]
+    assert all(set(t.protocols) == {"modes", "reverse_kl"} for t in modes_tables(board))
 
 
 def test_failed_runs_are_listed_apart_and_counted_in_seeds():
     board = build([row("a-ring", 0, 8, 0.1), row("a-ring", 1, status="failed"), row("z-ring", 0, status="skipped")])
     assert [u["run_id"] for u in board.unranked] == ["a-ring-seed1", "z-ring-seed0"]
-    assert board.tables[0].rows[0].seeds == [0] and board.tables[0].rows[0].seeds_total == 2
+    (table,) = modes_tables(board)
+    assert table.rows[0].seeds == [0] and table.rows[0].seeds_total == 2
 
 
 def test_the_latest_row_of_a_run_wins():
     board = build([row("a-ring", 0, status="failed"), row("a-ring", 0, 5, 0.5)])
-    assert not board.unranked and board.tables[0].rows[0].scores["modes"].mean == 5
+    assert not board.unranked and modes_tables(board)[0].rows[0].scores["modes"].mean == 5
 
 
 @pytest.mark.parametrize("fmt", ["md", "csv", "json", "html"])
@@ -90,7 +108,7 @@ def test_output_does_not_depend_on_row_order(tmp_path, fmt):
 def test_formats_carry_the_same_numbers(tmp_path):
     out = results_dir(tmp_path, [row("a-ring", 0, 8, 0.1), row("a-ring", 1, 6, 0.3), row("b-ring", 0, 7, 0.5)])
     data = json.loads(render(out, "json"))
-    (table,) = data["tables"]
+    (table,) = [t for t in data["tables"] if "modes" in t["protocol"]]
     a = next(r for r in table["rows"] if r["entry"] == "a-ring")
     assert a["scores"]["modes"] == {"mean": 7.0, "std": pytest.approx(1.4142135623730951), "n": 2, "rank": 1}
     lines = list(csv.DictReader(io.StringIO(render(out, "csv"))))

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from pathlib import Path
 
 from ganzoo.benchmarking.leaderboard import Board, Row, Table, arrow, mean_std, number, protocol_text, settings_text
@@ -146,20 +145,23 @@ def score_plot(table: Table) -> bytes:
     from matplotlib.lines import Line2D
 
     keys = table.keys
+    metric_of = {key: name for row in table.rows for run in row.runs
+                 for name, names in run["protocol"].get("keys", {}).items() for key in names}
     colours = plt.get_cmap("tab10")
     with plt.rc_context({"font.size": 9, "axes.titlesize": 10, "svg.hashsalt": "ganzoo"}):
         fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 3.0), dpi=100, squeeze=False)
         for ax, key in zip(axes[0], keys, strict=True):
+            metric = metric_of.get(key)
             for i, row in enumerate(table.rows):
                 colour = colours(i % 10)
                 for run in row.runs:
-                    if key not in run:
+                    if run["scores"].get(key) is None:
                         continue
                     points = [(h["train_seconds"], h["scores"][key]) for h in run.get("history", [])
-                              if h.get("protocol_id") == table.protocol_id and key in h.get("scores", {})]
+                              if h.get("protocol_ids", {}).get(metric) == table.protocol_id and key in h["scores"]]
                     if points:
                         ax.plot([p[0] for p in points], [p[1] for p in points], color=colour, linewidth=1.2, alpha=0.8)
-                    ax.plot([run["train_seconds"]], [run[key]], marker="o", markersize=5, color=colour,
+                    ax.plot([run["train_seconds"]], [run["scores"][key]], marker="o", markersize=5, color=colour,
                             markeredgecolor="white", linestyle="none")
             ax.set_title(f"{key} ({arrow(table.better[key])} better)")
             ax.set_xlabel("training time (s)")
@@ -189,15 +191,16 @@ def to_html(board: Board, out: Path) -> str:
         "one evaluation protocol; rows of different tables are never ranked together. Click a column head to sort.</p>",
     ]
     if board.tables:
-        links = "".join(f'<a href="#{_e(t.anchor)}">{_e(t.dataset)} · {_e(t.protocol_id)}</a>' for t in board.tables)
+        links = "".join(f'<a href="#{_e(t.anchor)}">{_e(t.dataset)} · {_e(", ".join(t.protocols))}</a>'
+                        for t in board.tables)
         parts.append(f"<nav>{links}</nav>")
     parts.append("</header><main>")
     for t in board.tables:
         plot = data_uri(score_plot(t), "image/png")
-        request = json.dumps({k: v for k, v in sorted(t.request.items()) if v is not None}, sort_keys=True)
         parts += [
-            f'<section id="{_e(t.anchor)}"><h2>{_e(t.dataset)} <small>protocol {_e(t.protocol_id)}</small></h2>',
-            f'<p class="protocol">{_e(protocol_text(t))}<br>requested: <code>{_e(request)}</code></p>',
+            f'<section id="{_e(t.anchor)}"><h2>{_e(t.dataset)} · {_e(", ".join(t.protocols))} '
+            f'<small>protocol {_e(t.protocol_id)}</small></h2>',
+            f'<p class="protocol">{_e(protocol_text(t))}</p>',
             _table_html(t, out),
             f'<figure><img src="{plot}" alt="{_e(t.dataset)}: scores against training time">'
             "<figcaption>Scores against training time: a line per run through the scores recorded while it trained "

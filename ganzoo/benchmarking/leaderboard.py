@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganzoo.benchmarking.results import latest_rows, read_rows
+from ganzoo.benchmarking.results import latest_rows, protocol_id, read_rows
 from ganzoo.errors import ConfigError
 
 HIDDEN_OPTIONS = ("dataset", "seed", "steps", "loss", "device", "data_root", "download", "log_every", "sample_every",
@@ -67,7 +67,7 @@ class Row:
     steps: int
     settings: dict[str, Any]
     runs: list[dict[str, Any]]
-    """The entry's ok runs in this table, by seed."""
+    """The entry's ok rows (as in results.jsonl) in this table, by seed."""
     scores: dict[str, Stat] = field(default_factory=dict)
     ranks: dict[str, int] = field(default_factory=dict)
     overall: float = 0.0
@@ -78,8 +78,13 @@ class Row:
     def seeds(self) -> list[int]:
         return [int(run["seed"]) for run in self.runs]
 
-    def stat(self, key: str) -> Stat:
-        return Stat.of([float(run[key]) for run in self.runs if run.get(key) is not None])
+    def stat(self, field_name: str) -> Stat:
+        """A field of the rows (train_seconds, steps_per_second, ...) over seeds."""
+        return Stat.of([float(run[field_name]) for run in self.runs if run.get(field_name) is not None])
+
+    def score_stat(self, key: str) -> Stat:
+        """A score over seeds."""
+        return Stat.of([float(run["scores"][key]) for run in self.runs if run["scores"].get(key) is not None])
 
     @property
     def sample(self) -> str | None:
@@ -103,12 +108,12 @@ class Row:
 
 @dataclass
 class Table:
-    """The rows of one dataset under one protocol."""
+    """The rows of one dataset for the metrics computed under one protocol."""
 
     dataset: str
     protocol_id: str
     protocols: dict[str, Any]
-    request: dict[str, Any]
+    """Each metric of the table and its protocol (the same for all: that is what makes the table)."""
     better: dict[str, str]
     rows: list[Row]
 
@@ -131,17 +136,28 @@ class Board:
     runs_total: int
 
 
+def protocol_families(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A run's metrics grouped by protocol: protocol id -> {"protocols": {metric: protocol}, "keys": [score keys]}."""
+    protocol = row.get("protocol", {})
+    families: dict[str, dict[str, Any]] = {}
+    for name, facts in sorted(protocol.get("metrics", {}).items()):
+        family = families.setdefault(protocol_id(facts), {"protocols": {}, "keys": []})
+        family["protocols"][name] = facts
+        family["keys"] += [k for k in protocol.get("keys", {}).get(name, []) if not k.endswith("_std")]
+    return families
+
+
 def build(rows: Iterable[Mapping[str, Any]]) -> Board:
-    """Group the latest row of each run into tables and rank them."""
+    """Group the latest row of each run into tables (dataset x protocol) and rank them."""
     latest = latest_rows(rows)
-    grouped: dict[tuple[str, str], dict[str, list[dict[str, Any]]]] = {}
+    grouped: dict[tuple[str, str], dict[str, list[tuple[dict[str, Any], dict[str, Any]]]]] = {}
     unranked = []
     for row in latest.values():
         if row.get("status") != "ok":
             unranked.append(row)
             continue
-        key = (str(row["dataset"]), str(row["protocol"]["id"]))
-        grouped.setdefault(key, {}).setdefault(row["entry"], []).append(row)
+        for pid, family in protocol_families(row).items():
+            grouped.setdefault((str(row["dataset"]), pid), {}).setdefault(row["entry"], []).append((row, family))
     seeds_total: dict[str, int] = {}
     for row in latest.values():
         seeds_total[row["entry"]] = seeds_total.get(row["entry"], 0) + 1
@@ -152,25 +168,30 @@ def build(rows: Iterable[Mapping[str, Any]]) -> Board:
     return Board(suites, tables, unranked_rows, len(latest))
 
 
-def _table(dataset: str, pid: str, entries: Mapping[str, list[dict[str, Any]]], seeds_total: Mapping[str, int]) -> Table:
-    first = next(iter(entries.values()))[0]
-    better = {k: v for k, v in sorted(first.get("better", {}).items()) if not k.endswith("_std")}
+def _table(dataset: str, pid: str, entries: Mapping[str, list[tuple[dict[str, Any], dict[str, Any]]]],
+           seeds_total: Mapping[str, int]) -> Table:
+    better: dict[str, str] = {}
+    protocols: dict[str, Any] = {}
     rows = []
-    for name, runs in sorted(entries.items()):
-        runs = sorted(runs, key=lambda r: int(r["seed"]))
-        flat = [{**run, **run.get("scores", {})} for run in runs]
-        options = runs[0].get("options") or {}
-        row = Row(
+    for name, pairs in sorted(entries.items()):
+        pairs = sorted(pairs, key=lambda pair: int(pair[0]["seed"]))
+        for run, family in pairs:
+            protocols.update(family["protocols"])
+            better.update({k: run["better"][k] for k in family["keys"] if k in run.get("better", {})})
+        first = pairs[0][0]
+        options = first.get("options") or {}
+        rows.append(Row(
             entry=name,
-            model=str(runs[0]["model"]),
-            loss=str(runs[0]["config"].get("loss", "")),
-            steps=int(runs[0]["config"].get("steps", runs[0].get("step", 0))),
+            model=str(first["model"]),
+            loss=str(first["config"].get("loss", "")),
+            steps=int(first["config"].get("steps", first.get("step", 0))),
             settings={k: v for k, v in sorted(options.items()) if k not in HIDDEN_OPTIONS},
-            runs=flat,
-            seeds_total=seeds_total.get(name, len(runs)),
-        )
-        row.scores = {key: row.stat(key) for key in better}
-        rows.append(row)
+            runs=[run for run, _ in pairs],
+            seeds_total=seeds_total.get(name, len(pairs)),
+        ))
+    better = dict(sorted(better.items()))
+    for row in rows:
+        row.scores = {key: row.score_stat(key) for key in better}
     for key, direction in better.items():
         _rank(rows, key, direction)
     for row in rows:
@@ -179,8 +200,7 @@ def _table(dataset: str, pid: str, entries: Mapping[str, list[dict[str, Any]]], 
     rows.sort(key=lambda r: (r.overall, r.entry))
     for position, row in enumerate(rows, start=1):
         row.position = position
-    request = dict(first["protocol"].get("request", {}))
-    return Table(dataset, pid, dict(first["protocol"].get("metrics", {})), request, better, rows)
+    return Table(dataset, pid, dict(sorted(protocols.items())), better, rows)
 
 
 def _rank(rows: list[Row], key: str, direction: str) -> None:
@@ -221,8 +241,7 @@ def protocol_text(table: Table) -> str:
     """How the table's scores were computed, in one line."""
     from ganzoo.metrics.base import describe_protocols
 
-    metrics = ", ".join(sorted(table.protocols))
-    return f"{metrics}: {describe_protocols({k: table.protocols[k] for k in sorted(table.protocols)})}"
+    return f"{', '.join(table.protocols)}: {describe_protocols(table.protocols)}"
 
 
 # ---- formats ----------------------------------------------------------------------------------------
@@ -236,7 +255,6 @@ def to_json(board: Board) -> str:
             "dataset": t.dataset,
             "protocol_id": t.protocol_id,
             "protocol": t.protocols,
-            "request": t.request,
             "better": t.better,
             "rows": [{
                 "position": r.position,
@@ -298,7 +316,8 @@ def to_markdown(board: Board) -> str:
               "score is its rank in its table (1 = best; ↑ higher is better, ↓ lower is better). Each table holds one "
               "dataset under one evaluation protocol: rows of different tables are never ranked together.", ""]
     for t in board.tables:
-        lines += [f"## {t.dataset} · protocol {t.protocol_id}", "", f"Protocol: {protocol_text(t)}", ""]
+        lines += [f"## {t.dataset} · {', '.join(t.protocols)} · protocol {t.protocol_id}", "",
+                  f"Protocol: {protocol_text(t)}", ""]
         head = ["#", "entry", "model", "loss", "steps", "seeds", *(f"{k} {arrow(t.better[k])}" for k in t.keys),
                 "train s", "steps/s", "peak RSS MB", "settings"]
         lines.append("| " + " | ".join(head) + " |")

@@ -65,9 +65,9 @@ def latest_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     return latest
 
 
-def protocol_id(protocols: Mapping[str, Any]) -> str:
-    """A short hash of the protocols scores were computed under: equal ids, comparable scores."""
-    return hashlib.sha256(json.dumps(protocols, sort_keys=True).encode()).hexdigest()[:12]
+def protocol_id(protocol: Mapping[str, Any]) -> str:
+    """A short hash of the protocol a metric was computed under: equal ids, comparable scores."""
+    return hashlib.sha256(json.dumps(protocol, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def timeline(records: Iterable[Mapping[str, Any]]) -> tuple[float, list[dict[str, Any]]]:
@@ -93,6 +93,6 @@ def timeline(records: Iterable[Mapping[str, Any]]) -> tuple[float, list[dict[str
                 "step": int(record["step"]),
                 "train_seconds": round(now, 3),
                 "scores": dict(record["eval"]),
-                "protocol_id": protocol_id(record.get("protocol", {})),
+                "protocol_ids": {name: protocol_id(p) for name, p in record.get("protocol", {}).items()},
             })
     return round(now, 3), history

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ganzoo.benchmarking.results import LOGS, RUNS, SAMPLES, WORK, protocol_id, timeline
+from ganzoo.benchmarking.results import LOGS, RUNS, SAMPLES, WORK, timeline
 from ganzoo.benchmarking.suite import Protocol
 
 THUMBNAIL_PX = 256
@@ -180,7 +180,9 @@ def train_and_score(task: Mapping[str, Any], out: Path, where: Mapping[str, Path
         "resumed_from_step": resumed_from or 0,
         "scores": report.scores,
         "better": report.better,
-        "protocol": {"request": protocol.to_json(), "metrics": report.protocols, "id": protocol_id(report.protocols)},
+        "protocol": {"request": protocol.to_json(), "metrics": report.protocols,
+                     "keys": {name: sorted(k for k in registry.metric(name).better if k in report.scores)
+                              for name in report.protocols}},
         "eval_seconds": round(report.seconds, 3),
         "train_seconds": train_seconds,
         "steps_per_second": round(step / train_seconds, 3) if train_seconds > 0 else None,

@@ -36,7 +36,7 @@ th.sortable::after { content: " \\2195"; color: #9aa3ad; font-weight: normal; }
 th[aria-sort="ascending"]::after { content: " \\2191"; color: var(--fg); }
 th[aria-sort="descending"]::after { content: " \\2193"; color: var(--fg); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.settings { font-size: 12px; color: var(--muted); max-width: 260px; }
+div.small { font-size: 12px; color: var(--muted); max-width: 240px; font-weight: normal; }
 span.rank { display: inline-block; min-width: 20px; margin-left: 6px; padding: 0 5px; border-radius: 9px;
             font-size: 11px; text-align: center; background: #e6e9ee; color: var(--muted); }
 span.rank.r1 { background: var(--best); color: #fff; }
@@ -106,21 +106,23 @@ def _num_cell(value: float | None, text: str | None = None) -> str:
 
 
 def _table_html(table: Table, out: Path) -> str:
-    heads = [("#", "num"), ("sample", None), ("entry", "text"), ("model", "text"), ("loss", "text"), ("steps", "num"),
+    heads = [("#", "num"), ("sample", None), ("entry · settings", "text"), ("model · loss", "text"), ("steps", "num"),
              ("seeds", "num")]
     heads += [(f"{k} {arrow(table.better[k])}", "num") for k in table.keys]
-    heads += [("train s", "num"), ("steps/s", "num"), ("peak RSS MB", "num"), ("settings", "text")]
+    heads += [("train s", "num"), ("steps/s", "num"), ("peak RSS MB", "num")]
     head_html = "".join(
         f'<th class="sortable" data-type="{kind}" scope="col">{_e(name)}</th>' if kind else f'<th scope="col">{_e(name)}</th>'
         for name, kind in heads
     )
     body = []
     for r in table.rows:
+        settings = settings_text(r.settings)
         cells = [_num_cell(r.position, str(r.position)), _sample_cell(r, out),
-                 f'<td data-value="{_e(r.entry)}"><strong>{_e(r.entry)}</strong></td>',
-                 f'<td data-value="{_e(r.model)}" title="{_e(r.model_source)}">{_e(r.model)}</td>',
-                 f'<td data-value="{_e(r.loss)}">{_e(r.loss)}</td>', _num_cell(r.steps, str(r.steps)),
-                 _num_cell(len(r.runs), f"{len(r.runs)}/{r.seeds_total}")]
+                 f'<td data-value="{_e(r.entry)}"><strong>{_e(r.entry)}</strong>'
+                 + (f'<div class="small">{_e(settings)}</div>' if settings else "") + "</td>",
+                 f'<td data-value="{_e(r.model)}" title="{_e(r.model_source)}">{_e(r.model)}'
+                 f'<div class="small">{_e(r.loss)}</div></td>',
+                 _num_cell(r.steps, str(r.steps)), _num_cell(len(r.runs), f"{len(r.runs)}/{r.seeds_total}")]
         for key in table.keys:
             stat = r.scores[key]
             rank = r.ranks.get(key)
@@ -129,8 +131,6 @@ def _table_html(table: Table, out: Path) -> str:
             cells.append(f'<td class="num" data-value="{data}">{_e(mean_std(stat))}{badge}</td>')
         cells += [_num_cell(r.stat("train_seconds").mean), _num_cell(r.stat("steps_per_second").mean),
                   _num_cell(r.peak_rss_mb)]
-        settings = settings_text(r.settings)
-        cells.append(f'<td class="settings" data-value="{_e(settings)}">{_e(settings or "-")}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<table class="sortable"><thead><tr>{head_html}</tr></thead>\n<tbody>\n' + "\n".join(body)
             + "\n</tbody></table>")

@@ -11,6 +11,7 @@ the workers at their next step, with a checkpoint, and writes no row for them.
 from __future__ import annotations
 
 import fcntl
+import json
 import multiprocessing
 import os
 import signal
@@ -204,10 +205,12 @@ class Runner:
             running.stop_sent = time.monotonic()
             os.kill(running.process.pid, signal.SIGTERM)
 
+    def limit(self, run: RunSpec) -> float | None:
+        """The run's time limit: --time-limit, else the suite's."""
+        return run.time_limit if self.time_limit is None else self.time_limit
+
     def finish(self, running: _Running) -> dict[str, Any] | None:
         """The row for an ended worker (None when it was stopped by a shutdown: it resumes next time)."""
-        import json
-
         running.lifeline.close()
         run = running.run
         result_path = worker.paths(self.out, run.run_id)["result"]
@@ -220,10 +223,9 @@ class Runner:
         result_path.unlink(missing_ok=True)
         if running.stop_reason == "shutdown":
             return None
-        limit = run.time_limit if self.time_limit is None else self.time_limit
         if running.stop_reason == "time limit" and outcome.get("status") != "ok":
             outcome["status"] = "timeout"
-            outcome["error"] = (f"stopped at the time limit of {limit:g} s (step {outcome.get('step', 0)}); "
+            outcome["error"] = (f"stopped at the time limit of {self.limit(run):g} s (step {outcome.get('step', 0)}); "
                                 "running the bench again continues it from its last checkpoint")
         elif outcome.get("status") == "interrupted":
             outcome["status"] = "failed"
@@ -248,7 +250,7 @@ class Runner:
                 wait([item.process.sentinel for item in running], timeout=0.5)
                 now = time.monotonic()
                 for item in list(running):
-                    limit = item.run.time_limit if self.time_limit is None else self.time_limit
+                    limit = self.limit(item.run)
                     if limit is not None and now - item.started > limit:
                         self.stop(item, "time limit")
                     if item.stop_sent is not None and now - item.stop_sent > GRACE_SECONDS and item.process.is_alive():

@@ -316,19 +316,26 @@ def validate_suite(suite: Suite, registry: Any = None) -> dict[str, dict[str, An
     return resolved
 
 
+def metric_names(entry: Entry, config: Mapping[str, Any]) -> list[str]:
+    """Every metric an entry names: its protocol's and those scored while training."""
+    names = list(entry.protocol.metrics or ())
+    names += [n.strip() for n in str(config.get("eval_metrics") or "").split(",") if n.strip()]
+    return list(dict.fromkeys(names))
+
+
 def _validate_entry(entry: Entry, registry: Any) -> dict[str, Any]:
-    from ganzoo.metrics.base import choose_metrics
-    from ganzoo.spec import DataInfo
     from ganzoo.trainer.precision import check_precision
     from ganzoo.trainer.setup import resolve, resolve_device
 
     _, config = resolve(registry, entry.model, {**entry.options, "seed": entry.seeds[0]})
     check_precision(config["precision"], resolve_device(config["device"]))
     dataset = registry.dataset(config["dataset"])
-    info = DataInfo(dataset.modality, (), num_classes=1 if dataset.labelled else 0)
-    choose_metrics(registry, info, entry.protocol.metrics)
-    if config.get("eval_metrics"):
-        choose_metrics(registry, info, [n.strip() for n in str(config["eval_metrics"]).split(",") if n.strip()])
+    for name in metric_names(entry, config):  # what needs the data itself is checked once it is loaded
+        metric = registry.metric(name)
+        if dataset.modality not in metric.modalities:
+            raise ConfigError(f"metric {name!r} scores {'/'.join(metric.modalities)} models; this run is {dataset.modality}")
+        if metric.conditional_only and not dataset.labelled:
+            raise ConfigError(f"metric {name!r} scores conditional models; dataset {dataset.name!r} has no labels")
     if dataset.modality == "image":
         from ganzoo.metrics.extractors import default_extractor, resolve_extractor
 
@@ -338,12 +345,16 @@ def _validate_entry(entry: Entry, registry: Any) -> dict[str, Any]:
 
 
 def check_data(suite: Suite, resolved: Mapping[str, Mapping[str, Any]], registry: Any = None) -> Suite:
-    """Load each entry's data once: a required entry without data stops the suite, an optional one is skipped."""
+    """Load each entry's data once: a required entry without data stops the suite, an optional one is skipped.
+
+    With the data loaded, the entry's metrics are checked against what it holds (labels, a vocabulary, ...).
+    """
+    from ganzoo.metrics.base import choose_metrics
     from ganzoo.plugins import get_registry
     from ganzoo.trainer.setup import load_data
 
     registry = registry or get_registry()
-    outcome: dict[str, str | None] = {}
+    outcome: dict[str, Any] = {}
     skipped = {}
     for entry in suite.entries:
         config = resolved[entry.name]
@@ -352,14 +363,18 @@ def check_data(suite: Suite, resolved: Mapping[str, Mapping[str, Any]], registry
             key = json.dumps([config["dataset"], config.get("data_root"), split, config.get("image_size")])
             if key not in outcome:
                 try:
-                    load_data(registry, config, split=split)
-                    outcome[key] = None
+                    outcome[key] = load_data(registry, config, split=split).info
                 except DataError as exc:
                     outcome[key] = str(exc)
-            if outcome[key] is not None:
+            if isinstance(outcome[key], str):
                 if not entry.optional:
                     raise SuiteError(f"{suite.source}: entry {entry.name!r}: {outcome[key]}")
                 skipped[entry.name] = outcome[key]
+            else:
+                try:
+                    choose_metrics(registry, outcome[key], metric_names(entry, config))
+                except GanzooError as exc:
+                    raise SuiteError(f"{suite.source}: entry {entry.name!r}: {exc}") from None
     return Suite(suite.name, suite.source, suite.entries, suite.description, skipped)
 
 

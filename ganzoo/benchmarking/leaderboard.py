@@ -1,11 +1,12 @@
 """The leaderboard: a bench directory's results as tables, one per (dataset, protocol).
 
-Runs are grouped by dataset and by the protocol their scores were computed under (the metrics'
-own description: extractor and weights hash, sample counts, reference split, library version...).
+Each metric of each run comes with its protocol (extractor and weights hash, sample counts,
+reference split, library version...). Metrics computed under one protocol form one table per
+dataset (FID, KID, IS and precision/recall share one; so do the three mode-collapse scores), so
+runs meet on a metric exactly when it was computed the same way, whatever else they measured.
 Within a table each entry's ``ok`` runs give mean +- std over seeds (sample std), and each score
 key gives a rank (1 = best, by the metric's ``better``; equal means share a rank). Rows are ordered
-by the mean of their ranks. Tables never mix protocols, so nothing is ranked against a score it
-cannot be compared with. Runs that failed, timed out or were skipped are listed apart.
+by the mean of their ranks. Runs that failed, timed out or were skipped are listed apart.
 
 Score keys ending in ``_std`` (the spread torch-fidelity reports for one evaluation) are left out
 of the tables; the raw rows keep them. The output depends only on results.jsonl and the sample

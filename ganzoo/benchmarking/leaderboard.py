@@ -120,7 +120,8 @@ class Table:
 
     @property
     def keys(self) -> list[str]:
-        return sorted(self.better)
+        """Score keys, grouped by metric (metrics by name)."""
+        return list(self.better)
 
     @property
     def anchor(self) -> str:
@@ -138,13 +139,13 @@ class Board:
 
 
 def protocol_families(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """A run's metrics grouped by protocol: protocol id -> {"protocols": {metric: protocol}, "keys": [score keys]}."""
+    """A run's metrics grouped by protocol: protocol id -> {"protocols": {metric: protocol}, "keys": {score key: metric}}."""
     protocol = row.get("protocol", {})
     families: dict[str, dict[str, Any]] = {}
     for name, facts in sorted(protocol.get("metrics", {}).items()):
-        family = families.setdefault(protocol_id(facts), {"protocols": {}, "keys": []})
+        family = families.setdefault(protocol_id(facts), {"protocols": {}, "keys": {}})
         family["protocols"][name] = facts
-        family["keys"] += [k for k in protocol.get("keys", {}).get(name, []) if not k.endswith("_std")]
+        family["keys"].update({k: name for k in protocol.get("keys", {}).get(name, []) if not k.endswith("_std")})
     return families
 
 
@@ -172,6 +173,7 @@ def build(rows: Iterable[Mapping[str, Any]]) -> Board:
 def _table(dataset: str, pid: str, entries: Mapping[str, list[tuple[dict[str, Any], dict[str, Any]]]],
            seeds_total: Mapping[str, int]) -> Table:
     better: dict[str, str] = {}
+    metric_of: dict[str, str] = {}
     protocols: dict[str, Any] = {}
     rows = []
     for name, pairs in sorted(entries.items()):
@@ -179,6 +181,7 @@ def _table(dataset: str, pid: str, entries: Mapping[str, list[tuple[dict[str, An
         for run, family in pairs:
             protocols.update(family["protocols"])
             better.update({k: run["better"][k] for k in family["keys"] if k in run.get("better", {})})
+            metric_of.update(family["keys"])
         first = pairs[0][0]
         options = first.get("options") or {}
         rows.append(Row(
@@ -190,7 +193,7 @@ def _table(dataset: str, pid: str, entries: Mapping[str, list[tuple[dict[str, An
             runs=[run for run, _ in pairs],
             seeds_total=seeds_total.get(name, len(pairs)),
         ))
-    better = dict(sorted(better.items()))
+    better = {k: better[k] for k in sorted(better, key=lambda k: (metric_of[k], k))}  # grouped by metric
     for row in rows:
         row.scores = {key: row.score_stat(key) for key in better}
     for key, direction in better.items():

@@ -164,3 +164,31 @@ def test_ctrl_c_stops_the_bench_cleanly_and_writes_no_row_for_the_stopped_run(tm
     assert bench.returncode == 128 + signum, err
     assert "run the same command again to continue" in err
     assert read_rows(out) == []
+
+
+def test_timeline_lays_attempts_end_to_end_and_leaves_out_scoring_time():
+    from ganzoo.benchmarking.results import timeline
+
+    protocol = {"modes": {"num_generated": 10}}
+    records = [
+        {"step": 10, "time_s": 1.0},
+        {"step": 20, "time_s": 5.0, "eval": {"modes": 3.0}, "eval_seconds": 2.0, "protocol": protocol},
+        {"step": 30, "time_s": 6.0},
+        # resumed from the checkpoint at step 30: time starts again
+        {"step": 40, "time_s": 0.5},
+        {"step": 50, "time_s": 2.5, "eval": {"modes": 5.0}, "eval_seconds": 1.0, "protocol": protocol},
+    ]
+    seconds, history = timeline(records)
+    assert seconds == 6.0 - 2.0 + 2.5 - 1.0
+    assert [(h["step"], h["train_seconds"], h["scores"]["modes"]) for h in history] == [(20, 3.0, 3.0), (50, 5.5, 5.0)]
+    assert history[0]["protocol_ids"]["modes"] == protocol_id(protocol["modes"])
+
+
+def test_results_file_survives_a_torn_last_line(tmp_path):
+    from ganzoo.benchmarking.results import append_row
+
+    append_row(tmp_path, {"run_id": "a", "status": "ok"})
+    with (tmp_path / "results.jsonl").open("a") as handle:
+        handle.write('{"run_id": "b", "sta')  # the writer was killed mid-line
+    append_row(tmp_path, {"run_id": "c", "status": "failed"})
+    assert [r["run_id"] for r in read_rows(tmp_path)] == ["a", "c"]

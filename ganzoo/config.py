@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,8 @@ def _parse_text(text: str) -> Any:
 
 def coerce(key: str, value: Any, default: Any) -> Any:
     """Convert a user value to the type of the option's default, or raise a clear error."""
+    if isinstance(value, os.PathLike):  # paths are stored as strings: the config is JSON
+        value = os.fspath(value)
     if isinstance(value, str) and not isinstance(default, str):
         value = _parse_text(value)
     if value is None or default is None:

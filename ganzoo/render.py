@@ -85,6 +85,16 @@ RENDERERS: dict[str, tuple[str, Renderer]] = {
 }
 
 
+TEXT_FORMS: dict[str, Callable[[Tensor, DataInfo], list[str]]] = {"sequence": decode_tokens}
+"""Modalities whose samples read as lines of text (printed by ``ganzoo sample``)."""
+
+
+def as_text(samples: Tensor, info: DataInfo) -> list[str] | None:
+    """Samples as lines of text, or None for modalities that have no text form."""
+    form = TEXT_FORMS.get(info.modality)
+    return form(samples, info) if form is not None else None
+
+
 def suffix_for(info: DataInfo) -> str:
     """The file suffix samples of this modality are saved with."""
     return RENDERERS[info.modality][0]

@@ -17,7 +17,7 @@ def _given(**options: Any) -> dict[str, Any]:
 @cli.command()
 @click.argument("model", required=False)
 @click.option("--dataset", help="Dataset name (default: the model's; see `ganzoo list datasets`).")
-@click.option("--data-root", type=click.Path(path_type=Path), help="Directory or file holding the dataset.")
+@click.option("--data-root", type=click.Path(), help="Directory or file holding the dataset.")
 @click.option("--split", help="Dataset split to train on (default: train).")
 @click.option("--download/--no-download", default=None, help="Allow downloading a missing dataset.")
 @click.option("--image-size", type=int, help="Resize images to this size.")

@@ -60,6 +60,20 @@ class EvalContext:
             self.cache[key] = load_data(get_registry(), self.config, split=split)
         return self.cache[key]
 
+    def data_artifacts(self) -> dict[str, torch.Tensor]:
+        """Tensors the data kept with the run (RUN/data.safetensors, e.g. a synthetic oracle).
+
+        Without a run directory (a bare checkpoint) they are rebuilt by loading the data.
+        """
+        from ganzoo.trainer.rundir import RunDir
+
+        if "data-artifacts" not in self.cache:
+            kept = RunDir(self.run_dir).read_data_artifacts() if self.run_dir is not None else None
+            if kept is None:
+                kept = self.real_data(self.config.get("split", "train")).artifacts()
+            self.cache["data-artifacts"] = kept
+        return self.cache["data-artifacts"]
+
 
 @dataclass(frozen=True)
 class MetricSpec:
@@ -76,9 +90,15 @@ class MetricSpec:
     better: Mapping[str, str]
     default: bool = True
     conditional_only: bool = False
+    needs: tuple[str, ...] = ()
+    """Keys of DataInfo.extras the metric needs (e.g. 'vocab' for text scores)."""
 
     def applies_to(self, info: DataInfo) -> bool:
-        return info.modality in self.modalities and (info.num_classes > 0 or not self.conditional_only)
+        return (
+            info.modality in self.modalities
+            and (info.num_classes > 0 or not self.conditional_only)
+            and all(key in info.extras for key in self.needs)
+        )
 
 
 @dataclass
@@ -108,6 +128,9 @@ def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None) -> lis
         for spec in chosen:
             if not spec.applies_to(info):
                 kinds = "/".join(spec.modalities) + (" with labels" if spec.conditional_only else "")
+                missing = [key for key in spec.needs if key not in info.extras]
+                if info.modality in spec.modalities and missing:
+                    raise ConfigError(f"metric {spec.name!r} needs data with {', '.join(missing)}; this run's data has none")
                 raise ConfigError(f"metric {spec.name!r} scores {kinds} models; this run is {info.modality}")
         return chosen
     return [entry.value for entry in registry.metrics if entry.value.default and entry.value.applies_to(info)]

@@ -110,8 +110,7 @@ class TrainingEvaluator:
             device=state.device,
             options=self.options.context_options(),
         )
-        # no autocast: scores must not depend on the training precision (and torch-fidelity needs fp32 features)
-        return evaluate(ctx, specs, step=state.step)
+        return evaluate(ctx, specs, step=state.step)  # in fp32 whatever the run's precision, like `ganzoo eval`
 
     def keep_if_best(self, report: EvalReport, checkpoint: Path, run_dir) -> bool:
         """Copy ``checkpoint`` to checkpoints/best.safetensors when the key score (FID if any) improved."""

@@ -271,6 +271,9 @@ def train(
     state = prepare_state(registry, spec, config)
     path = Path(out) if out is not None else default_run_path(spec.name, config["dataset"])
     run = RunDir.create(path, overwrite=overwrite)
+    artifacts = state.data.artifacts()
+    if artifacts:
+        run.write_data_artifacts(artifacts)
     run.write_config(_run_config(spec, state))
     return Trainer(spec, state, run, progress).fit()
 

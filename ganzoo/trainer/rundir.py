@@ -4,6 +4,7 @@
     RUN/metrics.jsonl          one JSON object per logged step (and per evaluation)
     RUN/checkpoints/step-00000040.safetensors
     RUN/samples/step-00000040.png
+    RUN/data.safetensors       tensors the data keeps with the run (e.g. a synthetic oracle), if any
 """
 
 from __future__ import annotations
@@ -16,15 +17,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from safetensors import SafetensorError
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
+from torch import Tensor
+
 from ganzoo.errors import CheckpointError, ConfigError
-from ganzoo.trainer.checkpoint import atomic_write_text
+from ganzoo.trainer.checkpoint import atomic_write_bytes, atomic_write_text
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 CHECKPOINTS = "checkpoints"
 SAMPLES = "samples"
+DATA_ARTIFACTS = "data.safetensors"
 STEP_FILE = re.compile(r"^step-(\d+)\.safetensors$")
-RUN_FILES = (CONFIG, METRICS, CHECKPOINTS, SAMPLES)
+RUN_FILES = (CONFIG, METRICS, CHECKPOINTS, SAMPLES, DATA_ARTIFACTS)
 
 
 def default_run_path(model: str, dataset: str, base: Path = Path("runs")) -> Path:
@@ -59,6 +66,10 @@ class RunDir:
     @property
     def samples_dir(self) -> Path:
         return self.path / SAMPLES
+
+    @property
+    def data_artifacts_path(self) -> Path:
+        return self.path / DATA_ARTIFACTS
 
     def is_run(self) -> bool:
         return self.config_path.is_file()
@@ -102,6 +113,20 @@ class RunDir:
 
     def write_config(self, config: dict[str, Any]) -> None:
         atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+    def write_data_artifacts(self, tensors: dict[str, Tensor]) -> None:
+        """Keep the data's artifacts (see LoadedData.artifacts) with the run, atomically."""
+        plain = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in tensors.items()}
+        atomic_write_bytes(self.data_artifacts_path, safetensors_bytes(plain, metadata={"format": "ganzoo-data"}))
+
+    def read_data_artifacts(self) -> dict[str, Tensor] | None:
+        """The data artifacts kept with the run, or None when it has none."""
+        if not self.data_artifacts_path.is_file():
+            return None
+        try:
+            return load_file(str(self.data_artifacts_path))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise CheckpointError(f"{self.data_artifacts_path}: unreadable data artifacts: {exc}") from exc
 
     def checkpoints(self) -> list[tuple[int, Path]]:
         """(step, path) of every checkpoint, oldest first."""

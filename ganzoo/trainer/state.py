@@ -77,14 +77,28 @@ class TrainState:
         """Context for forward passes at the run's precision."""
         return precision_lib.autocast(self.precision, self.device)
 
-    def optimize(self, loss: Tensor, optimizer: str) -> None:
-        """Zero grads, back-propagate ``loss`` and step the named optimiser (with fp16 scaling)."""
+    def optimize(self, loss: Tensor, optimizer: str, clip_grad_norm: float | None = None) -> None:
+        """Zero grads, back-propagate ``loss`` and step the named optimiser (with fp16 scaling).
+
+        With ``clip_grad_norm`` the gradients of that optimiser's parameters are first rescaled
+        to at most that global L2 norm.
+        """
         opt = self.optimizers[optimizer]
         opt.zero_grad(set_to_none=True)
         if self.scaler is None:
             loss.backward()
+            if clip_grad_norm is not None:
+                self._clip(opt, clip_grad_norm)
             opt.step()
         else:
             self.scaler.scale(loss).backward()
+            if clip_grad_norm is not None:
+                self.scaler.unscale_(opt)
+                self._clip(opt, clip_grad_norm)
             self.scaler.step(opt)
             self.scaler.update()
+
+    @staticmethod
+    def _clip(opt: torch.optim.Optimizer, max_norm: float) -> None:
+        params = [p for group in opt.param_groups for p in group["params"] if p.grad is not None]
+        torch.nn.utils.clip_grad_norm_(params, max_norm)

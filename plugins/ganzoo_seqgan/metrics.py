@@ -1,0 +1,99 @@
+"""Scores of sequence generators: NLL-oracle, NLL-test, BLEU-2..5 and self-BLEU.
+
+- ``nll-oracle`` (Yu et al. 2017, Table 1): mean per-token negative log-likelihood, under the
+  run's oracle, of sequences G generates. Lower means G's samples are likelier under the truth.
+- ``nll-test``: G's mean per-token negative log-likelihood of the held-out split (coverage).
+- ``bleu``: mean sentence BLEU-2..5 of generated sentences against every held-out sentence,
+  and self-BLEU-2..5 of the generated sentences against each other (lower is more diverse).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import torch
+
+from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
+from ganzoo.render import decode_tokens
+from ganzoo_seqgan import bleu as bleu_lib
+from ganzoo_seqgan.models import LSTMGenerator
+from ganzoo_seqgan.oracle import oracle_from_tensors
+
+BLEU_ORDERS = (2, 3, 4, 5)
+DEFAULT_BLEU_SAMPLES = 2000
+
+
+def generated(ctx: EvalContext, n: int) -> torch.Tensor:
+    """n sequences from the generator, reproducible from the evaluation seed."""
+    gen = torch.Generator().manual_seed(int(ctx.seed))
+    parts = [ctx.generator.sample(min(ctx.batch_size, n - done), generator=gen) for done in range(0, n, ctx.batch_size)]
+    return torch.cat(parts)
+
+
+def held_out_split(ctx: EvalContext) -> str:
+    """The split scored against: ``--reference-split`` when given, else 'test'."""
+    return ctx.options.get("reference_split") or "test"
+
+
+def full_precision(compute: Callable[[EvalContext], MetricResult]) -> Callable[[EvalContext], MetricResult]:
+    """Run a metric in fp32 even inside a bf16 training run's autocast (scores must not depend on it)."""
+
+    @functools.wraps(compute)
+    def wrapped(ctx: EvalContext) -> MetricResult:
+        with torch.autocast(ctx.device.type, enabled=False):
+            return compute(ctx)
+
+    return wrapped
+
+
+@full_precision
+def nll_oracle(ctx: EvalContext) -> MetricResult:
+    oracle = oracle_from_tensors(ctx.data_artifacts(), ctx.data_info).to(ctx.device)
+    total, tokens = 0.0, 0
+    samples = generated(ctx, ctx.num_samples)
+    for chunk in samples.split(ctx.batch_size):
+        total += float(-oracle.token_log_probs(chunk.to(ctx.device)).double().sum())
+        tokens += chunk.numel()
+    protocol = {"samples": ctx.num_samples, "seed": ctx.seed, "oracle": dict(ctx.data_info.extras["oracle"]),
+                "unit": "nats per token"}
+    return MetricResult({"nll_oracle": total / tokens}, protocol)
+
+
+@full_precision
+def nll_test(ctx: EvalContext) -> MetricResult:
+    G: LSTMGenerator = ctx.generator  # type: ignore[assignment]
+    split = held_out_split(ctx)
+    total, tokens = 0.0, 0
+    for batch in ctx.real_data(split).iterate(ctx.batch_size, device=ctx.device):
+        total += float(-G.token_log_probs(batch.x).double().sum())
+        tokens += int(G.free_positions(batch.x).sum())
+    return MetricResult({"nll_test": total / max(tokens, 1)}, {"split": split, "tokens": tokens, "unit": "nats per token"})
+
+
+@full_precision
+def bleu_scores(ctx: EvalContext) -> MetricResult:
+    n = int(ctx.options.get("bleu_samples", min(ctx.num_samples, DEFAULT_BLEU_SAMPLES)))
+    split = held_out_split(ctx)
+    info = ctx.data_info
+    hypotheses = [line.split() for line in decode_tokens(generated(ctx, n), info)]
+    real = ctx.real_data(split)
+    references = [line.split() for batch in real.iterate(1000) for line in decode_tokens(batch.x, info)]
+    scores = {f"bleu{k}": v for k, v in bleu_lib.bleu(hypotheses, references, BLEU_ORDERS).items()}
+    scores.update({f"self_bleu{k}": v for k, v in bleu_lib.self_bleu(hypotheses, BLEU_ORDERS).items()})
+    protocol = {"hypotheses": n, "references": len(references), "reference_split": split, "seed": ctx.seed,
+                "average": "mean sentence BLEU", "smoothing": bleu_lib.SMOOTHING,
+                "self_bleu": "each hypothesis against the other hypotheses"}
+    return MetricResult(scores, protocol)
+
+
+METRICS = (
+    MetricSpec("nll-oracle", "mean per-token NLL of generated sequences under the synthetic oracle (SeqGAN Table 1)",
+               ("sequence",), nll_oracle, {"nll_oracle": "lower"}, needs=("oracle",)),
+    MetricSpec("nll-test", "the generator's mean per-token NLL of the held-out sequences", ("sequence",), nll_test,
+               {"nll_test": "lower"}),
+    MetricSpec("bleu", "BLEU-2..5 of generated sentences against the held-out ones, and self-BLEU-2..5",
+               ("sequence",), bleu_scores,
+               {**{f"bleu{k}": "higher" for k in BLEU_ORDERS}, **{f"self_bleu{k}": "lower" for k in BLEU_ORDERS}},
+               needs=("vocab",)),
+)

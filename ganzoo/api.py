@@ -128,6 +128,9 @@ def check_suite(suite: str | Path, out: str | Path | None = None) -> dict[str, A
     from ganzoo.benchmarking.runner import plan
     from ganzoo.benchmarking.suite import load_suite
 
+    def total_steps(model: str, config: dict[str, Any]) -> int:
+        return sum(phase.steps for phase in get_registry().model(model).schedule(config))
+
     parsed, resolved = load_suite(suite)
     todo, done = plan(parsed, Path(out)) if out is not None else (parsed.runs(), [])
     pending = {run.run_id for run in todo}
@@ -135,7 +138,8 @@ def check_suite(suite: str | Path, out: str | Path | None = None) -> dict[str, A
         "suite": parsed.name,
         "description": parsed.description,
         "entries": [{"name": e.name, "model": e.model, "dataset": resolved[e.name]["dataset"],
-                     "loss": resolved[e.name]["loss"], "steps": resolved[e.name]["steps"], "seeds": list(e.seeds),
+                     "loss": resolved[e.name]["loss"], "steps": total_steps(e.model, resolved[e.name]),
+                     "seeds": list(e.seeds),
                      "protocol": e.protocol.to_json(), "skipped": parsed.skipped.get(e.name)} for e in parsed.entries],
         "runs": [{"run_id": run.run_id,
                   "state": "skipped" if run.entry in parsed.skipped else ("to run" if run.run_id in pending else "done")}

@@ -188,7 +188,7 @@ def _table(dataset: str, pid: str, entries: Mapping[str, list[tuple[dict[str, An
             entry=name,
             model=str(first["model"]),
             loss=str(first["config"].get("loss", "")),
-            steps=int(first["config"].get("steps", first.get("step", 0))),
+            steps=int(first["step"]),  # the budget over all phases (some variants derive it from a schedule)
             settings={k: v for k, v in sorted(options.items()) if k not in HIDDEN_OPTIONS},
             runs=[run for run, _ in pairs],
             seeds_total=seeds_total.get(name, len(pairs)),

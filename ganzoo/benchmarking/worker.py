@@ -120,11 +120,11 @@ def _comparable(config: Mapping[str, Any]) -> str:
     return json.dumps({k: v for k, v in config.items() if k != "steps"}, sort_keys=True, default=list)
 
 
-def resumable_step(run_dir: Path, config: Mapping[str, Any]) -> int | None:
+def resumable_step(run_dir: Path, config: Mapping[str, Any], total_steps: int) -> int | None:
     """The step a run directory can continue from, or None when it must start afresh.
 
     It continues only when it was trained with the same configuration (the step budget may have
-    grown) and holds a checkpoint no later than the budget.
+    grown) and holds a checkpoint no later than the budget (``total_steps``, over all phases).
     """
     from ganzoo.errors import CheckpointError
     from ganzoo.trainer.rundir import RunDir
@@ -137,7 +137,7 @@ def resumable_step(run_dir: Path, config: Mapping[str, Any]) -> int | None:
     except CheckpointError:
         return None
     found = run.checkpoints()
-    if not found or _comparable(stored) != _comparable(config) or found[-1][0] > int(config["steps"]):
+    if not found or _comparable(stored) != _comparable(config) or found[-1][0] > total_steps:
         return None
     return found[-1][0]
 
@@ -152,15 +152,15 @@ def train_and_score(task: Mapping[str, Any], out: Path, where: Mapping[str, Path
     registry = get_registry()
     options = dict(task["options"])
     protocol = Protocol.from_json(task["protocol"])
-    _, config = resolve(registry, task["model"], options)
+    spec, config = resolve(registry, task["model"], options)
     run_dir = where["run_dir"]
-    resumed_from = resumable_step(run_dir, config)
+    resumed_from = resumable_step(run_dir, config, sum(phase.steps for phase in spec.schedule(config)))
     print(f"{'resuming from step ' + str(resumed_from) if resumed_from is not None else 'starting'}; "
           f"config {json.dumps(options, sort_keys=True)}", flush=True)
     if resumed_from is None:
         ganzoo.train(task["model"], out=run_dir, overwrite=True, progress=False, **options)
     else:
-        ganzoo.train(resume=run_dir, progress=False, steps=config["steps"])
+        ganzoo.train(resume=run_dir, progress=False, **({"steps": config["steps"]} if "steps" in options else {}))
     run = RunDir(run_dir)
     stored = run.read_config()
     step = _latest_step(run_dir)

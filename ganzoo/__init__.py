@@ -20,7 +20,7 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
 
 _API = {
     "train", "load", "load_run", "sample", "evaluate", "fit_extractor", "list_entries", "info", "plugins", "check",
-    "new_plugin", "neighbours", "interpolate", "arithmetic", "plot", "demo_toy1d",
+    "new_plugin", "neighbours", "interpolate", "arithmetic", "plot", "demo_toy1d", "bench", "check_suite", "leaderboard",
 }
 
 __all__ = ["__version__", *sorted(_API)]

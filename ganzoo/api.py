@@ -15,8 +15,9 @@ from ganzoo.spec import spec_summary
 from ganzoo.trainer.loop import RunResult, train
 
 __all__ = [
-    "CheckReport", "RunResult", "arithmetic", "check", "demo_toy1d", "evaluate", "fit_extractor", "info", "interpolate",
-    "list_entries", "load", "load_run", "neighbours", "new_plugin", "plot", "plugin_problems", "plugins", "sample", "train",
+    "CheckReport", "RunResult", "arithmetic", "bench", "check", "check_suite", "demo_toy1d", "evaluate", "fit_extractor",
+    "info", "interpolate", "leaderboard", "list_entries", "load", "load_run", "neighbours", "new_plugin", "plot",
+    "plugin_problems", "plugins", "sample", "train",
 ]
 
 KINDS = ("models", "losses", "datasets", "metrics")
@@ -220,3 +221,57 @@ def plot(path: str | Path, out: str | Path | None = None) -> Path:
     from ganzoo.analysis.curves import plot_curves
 
     return plot_curves(path, out)[0]
+def check_suite(suite: str | Path, out: str | Path | None = None) -> dict[str, Any]:
+    """Validate a benchmark suite fully and say what a bench into ``out`` would run (nothing is run)."""
+    from ganzoo.benchmarking.runner import plan
+    from ganzoo.benchmarking.suite import load_suite
+
+    def total_steps(model: str, config: dict[str, Any]) -> int:
+        return sum(phase.steps for phase in get_registry().model(model).schedule(config))
+
+    parsed, resolved = load_suite(suite)
+    todo, done = plan(parsed, Path(out)) if out is not None else (parsed.runs(), [])
+    pending = {run.run_id for run in todo}
+    return {
+        "suite": parsed.name,
+        "description": parsed.description,
+        "entries": [{"name": e.name, "model": e.model, "dataset": resolved[e.name]["dataset"],
+                     "loss": resolved[e.name]["loss"], "steps": total_steps(e.model, resolved[e.name]),
+                     "seeds": list(e.seeds),
+                     "protocol": e.protocol.to_json(), "skipped": parsed.skipped.get(e.name)} for e in parsed.entries],
+        "runs": [{"run_id": run.run_id,
+                  "state": "skipped" if run.entry in parsed.skipped else ("to run" if run.run_id in pending else "done")}
+                 for run in parsed.runs()],
+    }
+
+
+def bench(
+    suite: str | Path,
+    out: str | Path,
+    *,
+    jobs: int = 1,
+    time_limit: float | None = None,
+    retry_failed: bool = True,
+    entries: list[str] | None = None,
+    progress: bool | None = None,
+) -> Any:
+    """Run every (entry, seed) of a suite into ``out`` (resumable); rows go to ``out/results.jsonl``.
+
+    Returns a BenchSummary of the rows this call wrote. ``progress``: None shows a bar on terminals.
+    """
+    from ganzoo.benchmarking.progress import Progress
+    from ganzoo.benchmarking.runner import run_suite
+
+    display = Progress(progress)
+    try:
+        return run_suite(suite, out, jobs=jobs, time_limit=time_limit, retry_failed=retry_failed, entries=entries,
+                         on_event=display)
+    finally:
+        display.close()
+
+
+def leaderboard(results: str | Path, fmt: str = "md") -> str:
+    """The leaderboard of a bench directory as Markdown, HTML, CSV or JSON text (deterministic)."""
+    from ganzoo.benchmarking.leaderboard import render
+
+    return render(Path(results), fmt)

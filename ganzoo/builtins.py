@@ -13,6 +13,7 @@ from ganzoo.data import digits, folder, toy2d, vision
 from ganzoo.hookspecs import hookimpl
 from ganzoo.metrics.classwise import CLASSWISE_SPECS
 from ganzoo.metrics.fidelity import FIDELITY_SPECS
+from ganzoo.metrics.modes import MODE_SPECS
 from ganzoo.spec import DatasetSpec
 
 
@@ -61,5 +62,5 @@ def register_datasets(register: Callable) -> None:
 
 @hookimpl
 def register_metrics(register: Callable) -> None:
-    for spec in (*FIDELITY_SPECS, *CLASSWISE_SPECS):
+    for spec in (*FIDELITY_SPECS, *CLASSWISE_SPECS, *MODE_SPECS):
         register(spec)

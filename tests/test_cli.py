@@ -9,7 +9,7 @@ import pytest
 from conftest import TINY_DCGAN, run_ganzoo
 
 
-@pytest.mark.parametrize("command", [[], ["list"], ["info"], ["train"], ["sample"], ["plugins"]])
+@pytest.mark.parametrize("command", [[], ["list"], ["info"], ["train"], ["sample"], ["plugins"], ["bench"], ["leaderboard"]])
 def test_every_command_has_help(cli, command):
     result = cli(*command, "--help")
     assert result.code == 0 and "Usage:" in result.out

@@ -214,6 +214,17 @@ def test_eval_every_logs_scores_keeps_the_best_and_prints_the_final(cli, tmp_pat
     assert "final scores at step 20: fid" in result.out and "ganzoo-digits" in result.out
 
 
+def test_scores_while_training_in_bf16_match_ganzoo_eval_in_fp32(cli, tmp_path):
+    out = tmp_path / "run"
+    result = cli("train", "dcgan", "--steps", "4", "--out", out, "--quiet", "--eval-every", "4", "--precision", "bf16",
+                 "--set", "eval_samples=200", "--set", "eval_metrics=fid", "--set", "g_width=8", "--set", "d_width=8",
+                 "--set", "latent_dim=16")
+    assert result.code == 0, result.err
+    during = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if '"eval"' in line][-1]
+    after = ganzoo.evaluate(out, metrics="fid", num_samples=200, seed=0)
+    assert during["eval"]["fid"] == pytest.approx(after.scores["fid"], rel=1e-5)
+
+
 def test_fit_extractor_is_reproducible_from_its_seed(tmp_path):
     a = ganzoo.fit_extractor("digits", epochs=2, seed=3, out=tmp_path / "a.safetensors", progress=False)
     b = ganzoo.fit_extractor("digits", epochs=2, seed=3, out=tmp_path / "b.safetensors", progress=False)

@@ -14,6 +14,7 @@ import click
 from ganzoo.cli import (  # noqa: F401  (each module attaches its commands)
     analysis,
     authoring,
+    bench,
     catalog,
     demo,
     evaluate,

@@ -1,0 +1,250 @@
+"""One benchmark run in its own process: train (or resume), score under the suite's protocol, describe.
+
+The runner starts :func:`main` in a fresh process per run, so each run has its own memory peak,
+thread count and crash boundary. The worker writes its row to DIR/.work/RUN.json; the runner
+appends it to results.jsonl. If the runner dies, the worker notices (its lifeline pipe closes),
+stops at the next step with a checkpoint, and a later `ganzoo bench` resumes from there.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ganzoo.benchmarking.results import LOGS, RUNS, SAMPLES, WORK, timeline
+from ganzoo.benchmarking.suite import Protocol
+
+THUMBNAIL_PX = 256
+TEXT_SAMPLE_LINES = 16
+
+
+@contextmanager
+def run_lock(path: Path):
+    """Hold an exclusive lock on one run (waits for a previous worker of the same run to finish)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _watch_lifeline(lifeline: Any) -> None:
+    """Stop this worker (as SIGTERM would: checkpoint, then exit) when the runner is gone."""
+
+    def watch() -> None:
+        try:
+            lifeline.recv()
+        except (EOFError, OSError):
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="ganzoo-bench-lifeline").start()
+
+
+def _redirect_output(log_path: Path) -> None:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def paths(out: Path, run_id: str) -> dict[str, Path]:
+    """Where one run's files go inside the bench directory."""
+    return {
+        "run_dir": out / RUNS / run_id,
+        "log": out / LOGS / f"{run_id}.log",
+        "result": out / WORK / f"{run_id}.json",
+        "lock": out / WORK / f"{run_id}.lock",
+        "sample": out / SAMPLES / run_id,  # suffix added by the modality
+    }
+
+
+def main(task: Mapping[str, Any], lifeline: Any = None) -> None:
+    """Process entry point: run one task and write its row to the result file."""
+    os.setpgrp()  # Ctrl-C reaches the runner only; it decides what the workers do
+    out = Path(task["out"])
+    where = paths(out, task["run_id"])
+    _redirect_output(where["log"])
+    if lifeline is not None:
+        _watch_lifeline(lifeline)
+    import torch
+
+    torch.set_num_threads(int(task["threads"]))
+    started = time.perf_counter()
+    row: dict[str, Any] = {"status": "failed", "error": None}
+    try:
+        with run_lock(where["lock"]):
+            print(f"== {task['run_id']} (attempt started {time.strftime('%Y-%m-%d %H:%M:%S')})", flush=True)
+            row.update(train_and_score(task, out, where))
+            row["status"] = "ok"
+    except BaseException as exc:  # every outcome becomes a row; the runner decides what it means
+        from ganzoo.errors import GanzooError
+        from ganzoo.trainer.loop import Interrupted
+
+        traceback.print_exc()
+        if isinstance(exc, Interrupted):
+            row["status"] = "interrupted"
+        row["error"] = str(exc) if isinstance(exc, GanzooError) else f"{type(exc).__name__}: {exc}"
+        row["step"] = _latest_step(where["run_dir"])
+    row["wall_seconds"] = round(time.perf_counter() - started, 3)
+    row.update(environment(torch))
+    from ganzoo.trainer.checkpoint import atomic_write_text
+
+    atomic_write_text(where["result"], json.dumps(row, sort_keys=True))
+
+
+def _latest_step(run_dir: Path) -> int:
+    from ganzoo.trainer.rundir import RunDir
+
+    found = RunDir(run_dir).checkpoints()
+    return found[-1][0] if found else 0
+
+
+def _comparable(config: Mapping[str, Any]) -> str:
+    return json.dumps({k: v for k, v in config.items() if k != "steps"}, sort_keys=True, default=list)
+
+
+def resumable_step(run_dir: Path, config: Mapping[str, Any], total_steps: int) -> int | None:
+    """The step a run directory can continue from, or None when it must start afresh.
+
+    It continues only when it was trained with the same configuration (the step budget may have
+    grown) and holds a checkpoint no later than the budget (``total_steps``, over all phases).
+    """
+    from ganzoo.errors import CheckpointError
+    from ganzoo.trainer.rundir import RunDir
+
+    run = RunDir(run_dir)
+    if not run.is_run():
+        return None
+    try:
+        stored = run.read_config().get("config", {})
+    except CheckpointError:
+        return None
+    found = run.checkpoints()
+    if not found or _comparable(stored) != _comparable(config) or found[-1][0] > total_steps:
+        return None
+    return found[-1][0]
+
+
+def train_and_score(task: Mapping[str, Any], out: Path, where: Mapping[str, Path]) -> dict[str, Any]:
+    """Train or resume the run, make sure its final sample exists, score it; the row's fields."""
+    import ganzoo
+    from ganzoo.plugins import get_registry
+    from ganzoo.trainer.rundir import RunDir
+    from ganzoo.trainer.setup import resolve
+
+    registry = get_registry()
+    options = dict(task["options"])
+    protocol = Protocol.from_json(task["protocol"])
+    spec, config = resolve(registry, task["model"], options)
+    run_dir = where["run_dir"]
+    resumed_from = resumable_step(run_dir, config, sum(phase.steps for phase in spec.schedule(config)))
+    print(f"{'resuming from step ' + str(resumed_from) if resumed_from is not None else 'starting'}; "
+          f"config {json.dumps(options, sort_keys=True)}", flush=True)
+    if resumed_from is None:
+        ganzoo.train(task["model"], out=run_dir, overwrite=True, progress=False, **options)
+    else:
+        ganzoo.train(resume=run_dir, progress=False, **({"steps": config["steps"]} if "steps" in options else {}))
+    run = RunDir(run_dir)
+    stored = run.read_config()
+    step = _latest_step(run_dir)
+    sample = _final_sample(run, stored, step, where["sample"])
+    train_seconds, history = timeline(run.read_metrics())
+
+    report = ganzoo.evaluate(
+        run_dir, device=str(stored["config"]["device"]), metrics=list(protocol.metrics) if protocol.metrics else None,
+        num_samples=protocol.num_samples, batch_size=protocol.batch_size, seed=protocol.seed,
+        feature_extractor=protocol.feature_extractor, inception_weights=protocol.inception_weights,
+        reference_split=protocol.reference_split, num_real=protocol.num_real,
+    )
+    source = registry.models.get(task["model"]).source
+    return {
+        "config": stored["config"],
+        "step": step,
+        "resumed_from_step": resumed_from or 0,
+        "scores": report.scores,
+        "better": report.better,
+        "protocol": {"request": protocol.to_json(), "metrics": report.protocols,
+                     "keys": {name: sorted(k for k in registry.metric(name).better if k in report.scores)
+                              for name in report.protocols}},
+        "eval_seconds": round(report.seconds, 3),
+        "train_seconds": train_seconds,
+        "steps_per_second": round(step / train_seconds, 3) if train_seconds > 0 else None,
+        "history": history,
+        "sample": sample.relative_to(out).as_posix() if sample else None,
+        "model_source": f"{source.plugin} ({source.distribution} {source.version})",
+    }
+
+
+def _final_sample(run: Any, stored: Mapping[str, Any], step: int, target: Path) -> Path | None:
+    """Copy the run's final sample picture (drawing it when the trainer had no chance to) next to the results."""
+    import ganzoo
+    from ganzoo.render import suffix_for
+    from ganzoo.spec import DataInfo
+    from ganzoo.trainer.loop import SAMPLE_SEED_OFFSET
+
+    info = DataInfo.from_json(stored["data_info"])
+    suffix = suffix_for(info)
+    source = run.sample_path(step, suffix)
+    if not source.is_file():
+        config = stored["config"]
+        ganzoo.sample(run.path, int(config["num_samples"]), seed=int(config["seed"]) + SAMPLE_SEED_OFFSET, out=source)
+    target = target.with_suffix(suffix)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".png":
+        from PIL import Image
+
+        with Image.open(source) as image:
+            image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX), Image.Resampling.LANCZOS)
+            image.save(target, optimize=True)
+    else:
+        lines = source.read_text(encoding="utf-8").splitlines()[:TEXT_SAMPLE_LINES]
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def environment(torch: Any) -> dict[str, Any]:
+    """Where and with what the run ran: device, threads, peak memory, versions."""
+    import resource
+
+    import ganzoo
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_mb = rss / 1024 if sys.platform != "darwin" else rss / 2**20
+    cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
+    return {
+        "device": "cuda" if cuda else "cpu",
+        "device_name": torch.cuda.get_device_name() if cuda else _cpu_name(),
+        "threads": torch.get_num_threads(),
+        "peak_rss_mb": round(rss_mb, 1),
+        "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
+        "torch_version": torch.__version__,
+        "ganzoo_version": ganzoo.__version__,
+        "python_version": platform.python_version(),
+    }
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()

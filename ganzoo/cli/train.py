@@ -8,6 +8,14 @@ from typing import Any
 import click
 
 from ganzoo.cli.app import cli
+from ganzoo.config import TRAINER_OPTIONS
+
+
+def _help(option: str) -> str:
+    """An option's help and default, from the trainer's option table."""
+    opt = TRAINER_OPTIONS[option]
+    default = {True: "on", False: "off"}.get(opt.default, opt.default)
+    return f"{opt.help} (default: {default})"
 
 
 def _given(**options: Any) -> dict[str, Any]:
@@ -30,6 +38,9 @@ def _given(**options: Any) -> dict[str, Any]:
 @click.option("--seed", type=int, help="Random seed.")
 @click.option("--device", help="auto, cpu, cuda or cuda:N.")
 @click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), help="Autocast precision.")
+@click.option("--channels-last/--no-channels-last", default=None, help=f"{_help('channels_last')}.")
+@click.option("--fused/--no-fused", default=None, help=f"{_help('fused')}.")
+@click.option("--compile/--no-compile", "compile", default=None, help=f"{_help('compile')}.")
 @click.option("--out", type=click.Path(path_type=Path), help="Run directory (default runs/<model>-<dataset>-<time>).")
 @click.option("--resume", type=click.Path(path_type=Path), help="Continue the run in this directory.")
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")

@@ -106,6 +106,19 @@ def restore_optimizer(prefix: str, optimizer: torch.optim.Optimizer, tensors: di
             pid, key = name[len(head):].split("/", 1)
             state.setdefault(int(pid), {})[key] = value
     optimizer.load_state_dict({"state": state, "param_groups": desc["param_groups"]})
+    match_param_layout(optimizer)
+
+
+def match_param_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give per-element state (Adam's moments) the memory layout of its parameter.
+
+    Checkpoints store contiguous tensors; a channels_last parameter needs channels_last moments,
+    since fused optimiser kernels walk parameter and state memory in the same order.
+    """
+    for param, entries in optimizer.state.items():
+        for key, value in entries.items():
+            if isinstance(value, Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                entries[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def rng_snapshot() -> tuple[dict[str, Tensor], dict[str, Any]]:

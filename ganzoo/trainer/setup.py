@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 from ganzoo.config import resolve_config
 from ganzoo.data.base import DataRequest, LoadedData, check_batch_size
@@ -110,15 +111,48 @@ def build_models(spec: ModelSpec, info: DataInfo, config: Mapping[str, Any]) -> 
     return generator, discriminator
 
 
-def default_optimizers(state: TrainState) -> dict[str, torch.optim.Optimizer]:
-    """Adam for G and D with lr_g / lr_d and betas (foreach kernels on every device)."""
+def adam(state: TrainState, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Adam:
+    """Adam with the run's betas: fused kernels when the ``fused`` option is on and the device has
+    them (CPU and CUDA do in torch >= 2.4), else foreach kernels. Variants building their own
+    optimisers can call this to get the same fast path."""
+    params = list(params)
     betas = tuple(state.config["betas"])
+    if state.config.get("fused", True):
+        try:
+            return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+        except RuntimeError:  # a device or dtype without fused kernels
+            pass
+    return torch.optim.Adam(params, lr=lr, betas=betas, foreach=True)
+
+
+def default_optimizers(state: TrainState) -> dict[str, torch.optim.Optimizer]:
+    """Adam for G and D with lr_g / lr_d and betas (see :func:`adam`)."""
     return {
-        "generator": torch.optim.Adam(state.generator.parameters(), lr=state.config["lr_g"], betas=betas, foreach=True),
-        "discriminator": torch.optim.Adam(
-            state.discriminator.parameters(), lr=state.config["lr_d"], betas=betas, foreach=True
-        ),
+        "generator": adam(state, state.generator.parameters(), state.config["lr_g"]),
+        "discriminator": adam(state, state.discriminator.parameters(), state.config["lr_d"]),
     }
+
+
+def compile_models(device: torch.device, *modules: nn.Module) -> None:
+    """torch.compile each module in place (its state_dict keys, hence checkpoints, stay the same).
+
+    Compilation itself happens at the first forward pass; the trainer turns a failure there into
+    one line (:class:`CompileError`). What can be checked up front is checked here.
+    """
+    import shutil
+
+    import torch._dynamo
+
+    if not torch._dynamo.is_dynamo_supported():
+        raise CompileError("--compile: torch.compile is not supported on this Python / platform; train without it")
+    if device.type == "cpu" and not (shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")):
+        raise CompileError("--compile on a CPU needs a C++ compiler (c++, g++ or clang++) on PATH; train without it")
+    for module in modules:
+        module.compile()
+
+
+class CompileError(ConfigError):
+    """torch.compile cannot be used here."""
 
 
 @dataclass
@@ -146,10 +180,13 @@ def prepare_state(
     extras = dict(spec.build_extras(ctx, generator, discriminator)) if spec.build_extras else {}
     for module in extras.values():
         module.to(device)
-    channels_last = data.info.modality == "image" and precision_lib.is_convolutional(generator, discriminator)
+    channels_last = (bool(config["channels_last"]) and data.info.modality == "image"
+                     and precision_lib.is_convolutional(generator, discriminator))
     if channels_last:
         for module in (generator, discriminator, *extras.values()):
             module.to(memory_format=torch.channels_last)
+    if config["compile"]:
+        compile_models(device, generator, discriminator)
     state = TrainState(
         generator=generator,
         discriminator=discriminator,

@@ -9,10 +9,12 @@ tensors until a log line needs them.
 from __future__ import annotations
 
 import logging
+import math
 import signal
 import threading
 import time
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,9 @@ from ganzoo.errors import Aborted, CheckpointError, ConfigError, GanzooError
 from ganzoo.registry import Registry
 from ganzoo.render import grid_labels, save_samples, suffix_for
 from ganzoo.spec import ModelSpec, Phase
+from ganzoo.trainer import distributed
 from ganzoo.trainer.checkpoint import read_checkpoint, save_checkpoint
+from ganzoo.trainer.distributed import World
 from ganzoo.trainer.rundir import RunDir, default_run_path
 from ganzoo.trainer.setup import CompileError, prepare_state, registry_or_default, resolve, restore_state
 from ganzoo.trainer.state import TrainState
@@ -132,7 +136,8 @@ class Trainer:
         self.spec = spec
         self.state = state
         self.run = run
-        self.progress = progress
+        self.world = World(state.rank, state.world_size)
+        self.progress = progress if self.world.is_main else False
         self.config = state.config
         self.phases: list[Phase] = spec.schedule(state.config)
         self.total_steps = sum(p.steps for p in self.phases)
@@ -147,6 +152,8 @@ class Trainer:
             from torch._dynamo.exc import TorchDynamoException
 
             self.compile_errors = (TorchDynamoException,)
+        if self.world.distributed:  # every process starts from rank 0's weights
+            distributed.broadcast_state(state.modules().values())
         self.evaluator = None
         if int(self.config["eval_every"]) > 0:
             from ganzoo.metrics.runner import TrainingEvaluator
@@ -173,6 +180,10 @@ class Trainer:
         path = self.run.checkpoint_path(self.state.step)
         if path == self.last_checkpoint:
             return path  # saved already at this step
+        if not self.world.is_main:  # rank 0 writes it
+            self.last_checkpoint = path
+            self.checked_step = self.state.step
+            return path
         try:
             save_checkpoint(path, modules=self.state.modules(), optimizers=self.state.optimizers,
                             meta=self.checkpoint_meta())
@@ -186,6 +197,9 @@ class Trainer:
 
     def save_samples(self) -> Path:
         """A grid from fixed noise (same latents every time, so grids are comparable over training)."""
+        path = self.run.sample_path(self.state.step, suffix_for(self.state.data.info))
+        if not self.world.is_main:  # rank 0 writes it
+            return path
         G = self.state.generator
         n = int(self.config["num_samples"])
         labels, nrow = grid_labels(G, n)
@@ -197,8 +211,7 @@ class Trainer:
         with torch.no_grad(), self.state.autocast():
             samples = G.sample(n, labels=labels, generator=noise)
         G.train(was_training)
-        info = self.state.data.info
-        return save_samples(samples, self.run.sample_path(self.state.step, suffix_for(info)), info, nrow)
+        return save_samples(samples, path, self.state.data.info, nrow)
 
     def _kept(self) -> str:
         if self.last_checkpoint is None:
@@ -208,11 +221,16 @@ class Trainer:
 
     def log(self, window: _Window, phase: Phase, bar: tqdm) -> None:
         means, bad_step, bad_key = window.flush()
+        means = distributed.mean_across(means, self.world)  # the same values, hence decisions, everywhere
         if bad_step is not None:
             raise Diverged(f"training diverged at step {bad_step}: {bad_key} is not finite{self._kept()}")
+        bad_keys = [k for k, v in means.items() if not math.isfinite(v)]
+        if bad_keys:
+            raise Diverged(f"training diverged in another process: {bad_keys[0]} is not finite{self._kept()}")
         elapsed = time.perf_counter() - self.started
         record = {"step": self.state.step, "phase": phase.name, "time_s": round(elapsed, 3), **means}
-        self.run.append_metrics(record)
+        if self.world.is_main:
+            self.run.append_metrics(record)
         self.last_log = record
         bar.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
 
@@ -230,8 +248,11 @@ class Trainer:
     def check_finite(self, window: _Window) -> None:
         """Before a checkpoint: stop on any non-finite logged value or weight, so no bad state is saved."""
         bad_step, bad_key = window.first_non_finite()
+        anywhere = distributed.any_process(bad_step is not None, self.world)  # every process decides alike
         if bad_step is not None:
             raise Diverged(f"training diverged at step {bad_step}: {bad_key} is not finite{self._kept()}")
+        if anywhere:
+            raise Diverged(f"training diverged in another process before step {self.state.step}{self._kept()}")
         for name, module in self.state.modules().items():
             tensors = [*module.named_parameters(), *module.named_buffers()]
             for tname, t in tensors:
@@ -257,6 +278,8 @@ class Trainer:
             outputs = phase.step(self.state)
         self.state.step += 1
         window.add(self.state.step, outputs)
+        if self.world.distributed:  # batch-norm statistics follow rank 0, as DDP's broadcast_buffers
+            distributed.broadcast_state(self.state.modules().values(), buffers_only=True)
 
     def run_phase(self, phase: Phase, begin: int, stop: _StopFlag) -> None:
         state, cfg = self.state, self.config
@@ -281,13 +304,14 @@ class Trainer:
                     self.save_checkpoint()
                 if self.evaluator and self.evaluator.due(state.step, state.step == self.total_steps):
                     self.evaluate(phase, window)
-                if stop.signum is not None and not last:
+                if distributed.any_process(stop.signum is not None, self.world) and not last:
+                    signum = stop.signum or signal.SIGTERM  # a process the signal missed stops with the others
                     if window.values:
                         self.log(window, phase, bar)
                     self.check_finite(window)
                     path = self.save_checkpoint()
-                    name = signal.Signals(stop.signum).name
-                    raise Interrupted(stop.signum, f"stopped by {name} at step {state.step}; checkpoint saved to "
+                    name = signal.Signals(signum).name
+                    raise Interrupted(signum, f"stopped by {name} at step {state.step}; checkpoint saved to "
                                                    f"{path}; continue with: ganzoo train --resume {self.run.path}")
 
     def fit(self) -> RunResult:
@@ -318,23 +342,38 @@ def train(
     ``lr_g``, ... and the variant's own); see ``ganzoo info MODEL`` for the full list.
     """
     registry = registry_or_default(registry)
-    if resume is not None:
-        if overwrite:
-            raise ConfigError("--overwrite replaces a run and --resume continues one; pass only one of them")
-        return _resume(registry, model, Path(resume), out, progress, options)
-    if model is None:
-        raise ConfigError("name a model to train (ganzoo list models)")
-    spec, config = resolve(registry, model, options)
-    path = Path(out) if out is not None else default_run_path(spec.name, config["dataset"])
-    RunDir(path).check_new(overwrite)  # refuse before any slow work, and before touching anything
-    state = prepare_state(registry, spec, config)
-    with RunDir(path).claimed():
-        run = RunDir.create(path, overwrite=overwrite)
-        artifacts = state.data.artifacts()
-        if artifacts:
-            run.write_data_artifacts(artifacts)
+    world = World.from_env()  # several processes under torchrun: only rank 0 touches the run directory
+    try:
+        if resume is not None:
+            if overwrite:
+                raise ConfigError("--overwrite replaces a run and --resume continues one; pass only one of them")
+            return _resume(registry, model, Path(resume), out, progress, options, world)
+        if model is None:
+            raise ConfigError("name a model to train (ganzoo list models)")
+        spec, config = resolve(registry, model, options)
+        path = Path(out) if out is not None else default_run_path(spec.name, config["dataset"])
+        if world.is_main:
+            RunDir(path).check_new(overwrite)  # refuse before any slow work, and before touching anything
+        state = prepare_state(registry, spec, config, world=world)
+        with _claimed(RunDir(path), world):
+            run = RunDir.create(path, overwrite=overwrite) if world.is_main else RunDir(path)
+            artifacts = state.data.artifacts()
+            if artifacts and world.is_main:
+                run.write_data_artifacts(artifacts)
+            _write_config(run, spec, state)
+            return Trainer(spec, state, run, progress).fit()
+    finally:
+        distributed.leave(world)
+
+
+def _claimed(run: RunDir, world: World) -> AbstractContextManager:
+    """The run's lock, held by rank 0 (the only writer)."""
+    return run.claimed() if world.is_main else nullcontext()
+
+
+def _write_config(run: RunDir, spec: ModelSpec, state: TrainState) -> None:
+    if state.rank == 0:
         run.write_config(_run_config(spec, state))
-        return Trainer(spec, state, run, progress).fit()
 
 
 def _run_config(spec: ModelSpec, state: TrainState) -> dict[str, Any]:
@@ -366,17 +405,18 @@ def _open_for_resume(path: Path, out: Any) -> RunDir:
 
 
 def _resume(
-    registry: Registry, model: str | None, path: Path, out: Any, progress: bool | None, options: Mapping[str, Any]
+    registry: Registry, model: str | None, path: Path, out: Any, progress: bool | None, options: Mapping[str, Any],
+    world: World,
 ) -> RunResult:
     run = _open_for_resume(path, out)
     stored = run.read_config()
     stored_model = stored["model"]
     if model is not None and model != stored_model:
         raise ConfigError(f"{path} is a run of {stored_model!r}, not {model!r}")
-    with run.claimed():
+    with _claimed(run, world):
         found = run.checkpoints()
         if not found:
-            return _restart(registry, run, stored, progress, options)
+            return _restart(registry, run, stored, progress, options, world)
         checkpoint = read_checkpoint(found[-1][1])
         if checkpoint.meta.get("model") != stored_model:
             raise CheckpointError(
@@ -384,10 +424,11 @@ def _resume(
                 f"{stored_model!r}"
             )
         spec, config = resolve(registry, stored_model, {**checkpoint.config, **options})
-        state = prepare_state(registry, spec, config)
+        state = prepare_state(registry, spec, config, world=world)
         restore_state(state, checkpoint)
-        run.truncate_metrics(state.step)
-        run.write_config(_run_config(spec, state))
+        if world.is_main:
+            run.truncate_metrics(state.step)
+        _write_config(run, spec, state)
         trainer = Trainer(spec, state, run, progress)
         trainer.last_checkpoint = checkpoint.path
         if state.step >= trainer.total_steps:
@@ -396,12 +437,15 @@ def _resume(
 
 
 def _restart(
-    registry: Registry, run: RunDir, stored: Mapping[str, Any], progress: bool | None, options: Mapping[str, Any]
+    registry: Registry, run: RunDir, stored: Mapping[str, Any], progress: bool | None, options: Mapping[str, Any],
+    world: World,
 ) -> RunResult:
     """A run stopped before its first checkpoint: begin it again, same configuration, same directory."""
     spec, config = resolve(registry, stored["model"], {**stored["config"], **options})
-    state = prepare_state(registry, spec, config)
-    log.warning("%s has no checkpoint yet (it stopped before the first one); starting it again from step 0", run.path)
-    run.restart()
-    run.write_config(_run_config(spec, state))
+    state = prepare_state(registry, spec, config, world=world)
+    if world.is_main:
+        log.warning("%s has no checkpoint yet (it stopped before the first one); starting it again from step 0",
+                    run.path)
+        run.restart()
+    _write_config(run, spec, state)
     return Trainer(spec, state, run, progress).fit()

@@ -19,8 +19,10 @@ from ganzoo.errors import CheckpointError, ConfigError, DataError
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
 from ganzoo.spec import BuildContext, DataInfo, Discriminator, Generator, ModelSpec
+from ganzoo.trainer import distributed
 from ganzoo.trainer import precision as precision_lib
 from ganzoo.trainer.checkpoint import Checkpoint, restore_optimizer, restore_rng
+from ganzoo.trainer.distributed import World
 from ganzoo.trainer.state import TrainState
 
 DEFAULT_DATASETS = {"image": "digits", "points": "ring"}
@@ -165,14 +167,23 @@ class Prepared:
 
 
 def prepare_state(
-    registry: Registry, spec: ModelSpec, config: dict[str, Any], data: LoadedData | None = None
+    registry: Registry, spec: ModelSpec, config: dict[str, Any], data: LoadedData | None = None,
+    world: World | None = None,
 ) -> TrainState:
-    """Seed, load data (unless given), build models and optimisers on the configured device."""
-    device = resolve_device(config["device"])
+    """Seed, load data (unless given), build models and optimisers on the configured device.
+
+    With a ``world`` of several processes this joins the process group first; every process
+    builds the same initial weights (same seed), then draws its own random stream.
+    """
+    world = world or World()
+    if world.distributed and int(config["eval_every"]) > 0:
+        raise ConfigError("--eval-every works in single-process training only; score the run afterwards "
+                          "with ganzoo eval")
+    device = distributed.join(world, resolve_device(config["device"]))
     precision_lib.check_precision(config["precision"], device)
     seed_everything(int(config["seed"]))
     data = data if data is not None else load_data(registry, config)
-    check_batch_size(len(data), int(config["batch_size"]))
+    check_batch_size(len(data), int(config["batch_size"]), world.size)
     generator, discriminator = build_models(spec, data.info, config)
     generator.to(device)
     discriminator.to(device)
@@ -198,8 +209,11 @@ def prepare_state(
         precision=config["precision"],
         channels_last=channels_last,
         scaler=precision_lib.grad_scaler(config["precision"], device),
+        rank=world.rank,
+        world_size=world.size,
     )
     state.optimizers = (spec.build_optimizers or default_optimizers)(state)
+    distributed.seed_rank(world, int(config["seed"]), 0)
     return state
 
 
@@ -252,6 +266,7 @@ def restore_state(state: TrainState, checkpoint: Checkpoint) -> None:
         raise CheckpointError(f"{checkpoint.path}: its random-number states cannot be restored ({exc})") from None
     if state.scaler is not None and "scaler" in checkpoint.meta:
         state.scaler.load_state_dict(checkpoint.meta["scaler"])
+    distributed.seed_rank(World(state.rank, state.world_size), int(state.config["seed"]), state.step)
 
 
 def registry_or_default(registry: Registry | None) -> Registry:

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from ganzoo.data.base import Batch, LoadedData
 from ganzoo.spec import Discriminator, Generator, LossSpec
+from ganzoo.trainer import distributed
 from ganzoo.trainer import precision as precision_lib
 
 
@@ -80,6 +81,7 @@ class TrainState:
     def optimize(self, loss: Tensor, optimizer: str, clip_grad_norm: float | None = None) -> None:
         """Zero grads, back-propagate ``loss`` and step the named optimiser (with fp16 scaling).
 
+        With several processes the gradients are averaged across them before the step.
         With ``clip_grad_norm`` the gradients of that optimiser's parameters are first rescaled
         to at most that global L2 norm.
         """
@@ -87,11 +89,15 @@ class TrainState:
         opt.zero_grad(set_to_none=True)
         if self.scaler is None:
             loss.backward()
+            if self.world_size > 1:
+                distributed.average_gradients(opt, self.world_size)
             if clip_grad_norm is not None:
                 self._clip(opt, clip_grad_norm)
             opt.step()
         else:
             self.scaler.scale(loss).backward()
+            if self.world_size > 1:
+                distributed.average_gradients(opt, self.world_size)
             if clip_grad_norm is not None:
                 self.scaler.unscale_(opt)
                 self._clip(opt, clip_grad_norm)

@@ -73,16 +73,22 @@ def as_float(data: TensorData) -> torch.Tensor:
     return data._convert(data.x.clone()) if data.x.dtype == torch.uint8 else data.x
 
 
-def plain_arm(name: str, data: TensorData, precision: str, channels_last: bool, seed: int) -> Arm:
+def synchronize(device: str) -> None:
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def plain_arm(name: str, data: TensorData, precision: str, channels_last: bool, seed: int, device: str) -> Arm:
     torch.manual_seed(seed)
-    loop = PlainLoop(as_float(data), batch_size=BATCH, precision=precision, channels_last=channels_last)
-    return Arm(name, loop.step)
+    loop = PlainLoop(as_float(data), batch_size=BATCH, precision=precision, channels_last=channels_last,
+                     device=device)
+    return Arm(name, loop.step, lambda: synchronize(device))
 
 
 def ganzoo_arm(name: str, data: TensorData, size: int, seed: int, **options: Any) -> Arm:
     registry = get_registry()
     spec, config = resolve(registry, "dcgan", {
-        "dataset": "digits", "image_size": size, "batch_size": BATCH, "seed": seed, "device": "cpu",
+        "dataset": "digits", "image_size": size, "batch_size": BATCH, "seed": seed,
         "latent_dim": 100, "g_width": 64, "d_width": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999),
         "loss": "nonsaturating", "sample_every": 0, "checkpoint_every": 0, **options,
     })
@@ -103,16 +109,19 @@ def time_block(arm: Arm, steps: int) -> float:
 def bench_size(size: int, args: argparse.Namespace) -> dict[str, Any]:
     data = images(size, args.seed)
     fast = {"precision": args.precision, "channels_last": args.channels_last, "compile": args.compile,
-            "fused": args.fused}
+            "fused": args.fused, "device": args.device}
     arms = [
-        plain_arm("plain-fp32", data, "fp32", False, args.seed),
-        ganzoo_arm("ganzoo-fp32", data, size, args.seed, precision="fp32", channels_last=False, fused=args.fused),
+        plain_arm("plain-fp32", data, "fp32", False, args.seed, args.device),
+        ganzoo_arm("ganzoo-fp32", data, size, args.seed, precision="fp32", channels_last=False, fused=args.fused,
+                   device=args.device),
         ganzoo_arm("ganzoo-fast", data, size, args.seed, **fast),
     ]
     if args.with_plain_fast:
-        arms.append(plain_arm("plain-fast", data, args.precision, args.channels_last, args.seed))
+        arms.append(plain_arm("plain-fast", data, args.precision, args.channels_last, args.seed, args.device))
     for arm in arms:
-        time_block(arm, args.warmup)
+        for _ in range(args.warmup):
+            arm.step()
+        arm.finish()
     for r in range(args.rounds):
         shift = r % len(arms)
         for arm in arms[shift:] + arms[:shift]:
@@ -164,6 +173,8 @@ def report(results: dict[str, Any]) -> str:
         if "plain_fast_speedup" in res:
             lines.append(f"  plain-fast speed-up vs plain fp32:  {res['plain_fast_speedup']:.2f}x")
     lines.append(f"peak RSS of the process (all arms): {results['peak_rss_mb']:.0f} MB")
+    if "peak_cuda_mb" in results:
+        lines.append(f"peak CUDA memory (all arms): {results['peak_cuda_mb']:.0f} MB on {results['machine']['gpu']}")
     return "\n".join(lines)
 
 
@@ -183,6 +194,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="fused Adam in the ganzoo arms (default on, ganzoo's default)")
     parser.add_argument("--with-plain-fast", action="store_true",
                         help="also time the plain loop at the fast arm's precision and memory format")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -192,13 +204,18 @@ def main(argv: list[str] | None = None) -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if not sizes or any(s not in (32, 64) for s in sizes) or min(args.steps, args.rounds) < 1 or args.warmup < 0:
         parser.error("--sizes takes 64 and/or 32; --steps and --rounds must be >= 1, --warmup >= 0")
+    if args.with_plain_fast and args.precision == "fp16":
+        parser.error("--with-plain-fast runs the plain loop in fp32 or bf16 only")
     results: dict[str, Any] = {
-        "machine": machine(), "steps": args.steps, "rounds": args.rounds, "warmup": args.warmup,
+        "machine": machine(), "device": args.device, "steps": args.steps, "rounds": args.rounds, "warmup": args.warmup,
         "fast": {"precision": args.precision, "channels_last": args.channels_last, "compile": args.compile,
                  "fused": args.fused},
         "sizes": {size: bench_size(size, args) for size in sizes},
     }
     results["peak_rss_mb"] = peak_rss_mb()
+    if torch.device(args.device).type == "cuda":
+        results["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
+        results["machine"]["gpu"] = torch.cuda.get_device_name()
     print(json.dumps(results, indent=2) if args.json else report(results))
 
 

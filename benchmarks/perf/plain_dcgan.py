@@ -58,10 +58,11 @@ class PlainLoop:
     """The example's training step, on batches from an in-memory tensor."""
 
     def __init__(self, images: torch.Tensor, batch_size: int = 64, nz: int = 100, precision: str = "fp32",
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, device: str = "cpu") -> None:
         size, nc = images.shape[-1], images.shape[1]
-        self.images, self.batch_size, self.nz = images, batch_size, nz
-        self.netG, self.netD = generator(size, nc, nz), discriminator(size, nc)
+        self.device = torch.device(device)
+        self.images, self.batch_size, self.nz = images.to(self.device), batch_size, nz
+        self.netG, self.netD = generator(size, nc, nz).to(self.device), discriminator(size, nc).to(self.device)
         self.channels_last = channels_last
         if channels_last:
             self.netG.to(memory_format=torch.channels_last)
@@ -69,7 +70,10 @@ class PlainLoop:
         self.optD = torch.optim.Adam(self.netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.optG = torch.optim.Adam(self.netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.criterion = nn.BCELoss()
-        self.autocast = (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if precision == "bf16" else nullcontext
+        if precision not in ("fp32", "bf16"):
+            raise ValueError("the plain loop runs fp32 or bf16 (fp16 would need gradient scaling)")
+        kind = self.device.type
+        self.autocast = (lambda: torch.autocast(kind, dtype=torch.bfloat16)) if precision == "bf16" else nullcontext
         self.cursor = 0
 
     def next_batch(self) -> torch.Tensor:
@@ -82,14 +86,14 @@ class PlainLoop:
     def step(self) -> None:
         real = self.next_batch()
         b = real.shape[0]
-        ones, zeros = torch.ones(b), torch.zeros(b)
+        ones, zeros = torch.ones(b, device=self.device), torch.zeros(b, device=self.device)
         # (1) D: maximise log D(x) + log(1 - D(G(z)))
         self.netD.zero_grad()
         with self.autocast():
             out_real = self.netD(real).view(-1)
         err_real = self.criterion(out_real.float(), ones)  # BCE outside autocast: it is unsafe there
         err_real.backward()
-        noise = torch.randn(b, self.nz, 1, 1)
+        noise = torch.randn(b, self.nz, 1, 1, device=self.device)
         with self.autocast():
             fake = self.netG(noise)
             out_fake = self.netD(fake.detach()).view(-1)

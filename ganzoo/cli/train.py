@@ -29,7 +29,8 @@ def _given(**options: Any) -> dict[str, Any]:
 @click.option("--loss", help="Adversarial loss (see `ganzoo list losses`).")
 @click.option("--seed", type=int, help="Random seed.")
 @click.option("--device", help="auto, cpu, cuda or cuda:N.")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), help="Autocast precision.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+              help="Autocast precision (default auto: bf16 for convolutional image models on bf16 hardware, else fp32).")
 @click.option("--out", type=click.Path(path_type=Path), help="Run directory (default runs/<model>-<dataset>-<time>).")
 @click.option("--resume", type=click.Path(path_type=Path), help="Continue the run in this directory.")
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")

@@ -19,7 +19,7 @@ except metadata.PackageNotFoundError:  # running from a source tree that is not 
     __version__ = "0.0.0+unknown"
 
 _API = {
-    "train", "load", "load_run", "sample", "evaluate", "fit_extractor", "list_entries", "info", "plugins", "check",
+    "train", "load", "load_run", "sample", "evaluate", "fit_extractor", "list_entries", "info", "list_plugins", "check",
     "new_plugin", "neighbours", "interpolate", "arithmetic", "plot", "demo_toy1d", "bench", "check_suite", "leaderboard",
 }
 

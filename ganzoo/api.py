@@ -17,7 +17,7 @@ from ganzoo.trainer.loop import RunResult, train
 __all__ = [
     "CheckReport", "RunResult", "arithmetic", "bench", "check", "check_suite", "demo_toy1d", "evaluate", "fit_extractor",
     "info", "interpolate", "leaderboard", "list_entries", "load", "load_run", "neighbours", "new_plugin", "plot",
-    "plugin_problems", "plugins", "sample", "train",
+    "list_plugins", "plugin_problems", "sample", "train",
 ]
 
 KINDS = ("models", "losses", "datasets", "metrics")
@@ -79,7 +79,7 @@ def info(name: str) -> dict[str, Any]:
     raise unknown_name("name", name, everything)
 
 
-def plugins() -> list[dict[str, Any]]:
+def list_plugins() -> list[dict[str, Any]]:
     """Every installed plugin: distribution, version, hooks, registered names and status (loaded / failed / disabled)."""
     return [record.to_json() for record in get_plugins().records]
 

@@ -43,7 +43,9 @@ TRAINER_OPTIONS: dict[str, Option] = {
     "loss": Option("nonsaturating", "adversarial loss"),
     "seed": Option(0, "random seed", 0, 2**63 - 1),
     "device": Option("auto", "auto, cpu, cuda or cuda:N"),
-    "precision": Option("fp32", "fp32, bf16 or fp16 (autocast)"),
+    "precision": Option(
+        "auto", "auto, fp32, bf16 or fp16 (autocast); auto: bf16 for convolutional image models on bf16 hardware, else fp32"
+    ),
     "channels_last": Option(True, "channels_last memory format for convolutional image models (needed for fast bf16 on CPUs)"),
     "fused": Option(True, "fused Adam kernels where the device has them (else foreach)"),
     "compile": Option(False, "torch.compile G and D (slower first steps; needs a C++ compiler on CPUs)"),
@@ -58,7 +60,7 @@ TRAINER_OPTIONS: dict[str, Option] = {
     "feature_extractor": Option("auto", "feature extractor for image scores (auto: the dataset's domain extractor)"),
 }
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def parse_set_options(items: Iterable[str]) -> dict[str, str]:

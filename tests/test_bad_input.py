@@ -98,7 +98,8 @@ CASES = [
     (["train", "dcgan", "--step", "3"], "No such option '--step'. (Did you mean one of: '--d-steps', '--set', '--steps'?)"),
     (["train", "dcgan", "--set", "batch_sise=3"], "unknown option 'batch_sise'; did you mean 'batch_size'"),
     (["list", "model"], "'model' is not one of 'models', 'losses', 'datasets', 'metrics', 'all'"),
-    (["train", "dcgan", "--precision", "fp8"], "Invalid value for '--precision': 'fp8' is not one of 'fp32', 'bf16', 'fp16'"),
+    (["train", "dcgan", "--precision", "fp8"],
+     "Invalid value for '--precision': 'fp8' is not one of 'auto', 'fp32', 'bf16', 'fp16'"),
     (["train", "dcgan", "--device", "tpu"], "unknown device 'tpu'; use auto, cpu, cuda or cuda:N"),
     # invalid numbers
     (["train", "dcgan", "--lr-g", "abc"], "Invalid value for '--lr-g': 'abc' is not a valid float"),

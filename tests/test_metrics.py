@@ -214,6 +214,25 @@ def test_eval_every_logs_scores_keeps_the_best_and_prints_the_final(cli, tmp_pat
     assert "final scores at step 20: fid" in result.out and "ganzoo-digits" in result.out
 
 
+def test_a_resumed_run_keeps_a_better_best_checkpoint(cli, tmp_path):
+    out = tmp_path / "run"
+    tiny = ["--set", "eval_samples=100", "--set", "eval_metrics=fid", "--set", "g_width=8", "--set", "d_width=8",
+            "--set", "latent_dim=16", "--set", "checkpoint_every=5"]
+    assert cli("train", "dcgan", "--steps", "5", "--out", out, "--quiet", "--eval-every", "5", *tiny).code == 0
+    log = out / "metrics.jsonl"
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    for record in records:
+        if "eval" in record:
+            record["eval"]["fid"] = 0.0  # a best that no later evaluation can beat
+    log.write_text("".join(json.dumps(r) + "\n" for r in records))
+    best = out / "checkpoints" / "best.safetensors"
+    before = best.read_bytes()
+    resumed = cli("train", "--resume", out, "--steps", "10", "--quiet")
+    assert resumed.code == 0, resumed.err
+    assert [r["step"] for r in map(json.loads, log.read_text().splitlines()) if "eval" in r] == [5, 10]
+    assert best.read_bytes() == before
+
+
 def test_scores_while_training_in_bf16_match_ganzoo_eval_in_fp32(cli, tmp_path):
     out = tmp_path / "run"
     result = cli("train", "dcgan", "--steps", "4", "--out", out, "--quiet", "--eval-every", "4", "--precision", "bf16",

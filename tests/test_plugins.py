@@ -234,3 +234,12 @@ def test_plugins_and_list_report_a_broken_plugin_while_the_rest_work(cli, monkey
     listed = cli("list", "--json")
     assert listed.code == 0 and [row["name"] for row in json.loads(listed.out)] == ["good"]
     assert "warning: plugin 'broken' (ganzoo-broken) failed: import failed" in listed.err
+
+
+def test_every_public_api_name_is_reachable_from_the_package():
+    import ganzoo
+
+    for name in ganzoo.__all__:
+        assert getattr(ganzoo, name) is not None, name
+    built_in = {record["name"] for record in ganzoo.list_plugins()}
+    assert {"dcgan", "vanilla"} <= built_in

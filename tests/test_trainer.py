@@ -144,3 +144,17 @@ def test_custom_phases_run_in_order_with_one_step_counter(tmp_path):
     assert seen == [("warmup", 0), ("warmup", 1), ("main", 2), ("main", 3), ("main", 4)]
     assert result.step == 5
     assert [r["phase"] for r in metrics(tmp_path / "run")] == ["warmup", "main"]
+
+
+@pytest.mark.parametrize("bf16_hardware", [True, False])
+def test_auto_precision_is_bf16_only_for_convolutional_models_on_bf16_hardware(bf16_hardware, monkeypatch, tmp_path):
+    from ganzoo.trainer import precision
+
+    monkeypatch.setattr(precision, "has_bf16_units", lambda device: bf16_hardware)
+    tiny_conv = {"g_width": 8, "d_width": 8, "latent_dim": 16, "device": "cpu"}
+    conv = ganzoo.train("dcgan", steps=1, out=tmp_path / "conv", progress=False, **tiny_conv)
+    mlp = ganzoo.train("vanilla", dataset="ring", steps=1, out=tmp_path / "mlp", progress=False,
+                       g_hidden=32, d_hidden=16, latent_dim=8, device="cpu")
+    stored = [json.loads((run.path / "config.json").read_text())["config"]["precision"] for run in (conv, mlp)]
+    assert stored == ["bf16" if bf16_hardware else "fp32", "fp32"]
+    assert read_checkpoint(conv.checkpoint).config["precision"] == stored[0]  # a resume keeps what ran

@@ -79,7 +79,7 @@ def plugins(as_json: bool) -> None:
     from ganzoo import api
     from ganzoo.plugins import ENV_VAR
 
-    records = api.plugins()
+    records = api.list_plugins()
     if as_json:
         emit_json(records)
         return

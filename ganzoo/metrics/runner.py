@@ -112,14 +112,27 @@ class TrainingEvaluator:
         )
         return evaluate(ctx, specs, step=state.step)  # in fp32 whatever the run's precision, like `ganzoo eval`
 
-    def keep_if_best(self, report: EvalReport, checkpoint: Path, run_dir) -> bool:
-        """Copy ``checkpoint`` to checkpoints/best.safetensors when the key score (FID if any) improved."""
-        key = next((k for k in ("fid", *report.scores) if k in report.scores), None)
+    def recall(self, run_dir) -> None:
+        """Take up the best score of the evaluations already in the run's log (a resumed run), so the
+        first evaluation after a resume does not replace a better best.safetensors."""
+        for record in run_dir.read_metrics():
+            if "eval" in record:
+                self._improves(record["eval"], record.get("better", {}))
+
+    def _improves(self, scores: Mapping[str, float], better: Mapping[str, str]) -> bool:
+        """Whether the key score (FID if any, else the first) beats the best so far; if so it becomes the best."""
+        key = next((k for k in ("fid", *scores) if k in scores), None)
         if key is None:
             return False
-        value, higher = report.scores[key], report.better.get(key) == "higher"
+        value, higher = scores[key], better.get(key) == "higher"
         if self.best is not None and not (value > self.best if higher else value < self.best):
             return False
         self.best, self.best_key = value, key
+        return True
+
+    def keep_if_best(self, report: EvalReport, checkpoint: Path, run_dir) -> bool:
+        """Copy ``checkpoint`` to checkpoints/best.safetensors when the key score (FID if any) improved."""
+        if not self._improves(report.scores, report.better):
+            return False
         atomic_write_bytes(run_dir.checkpoint_dir / self.BEST, Path(checkpoint).read_bytes())
         return True

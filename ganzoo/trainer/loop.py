@@ -159,6 +159,7 @@ class Trainer:
             from ganzoo.metrics.runner import TrainingEvaluator
 
             self.evaluator = TrainingEvaluator(self.config, int(self.config["eval_every"]))
+            self.evaluator.recall(run)
 
     # ---- bookkeeping -------------------------------------------------------------------
     def checkpoint_meta(self) -> dict[str, Any]:

@@ -12,6 +12,25 @@ from ganzoo.errors import ConfigError
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
+def has_bf16_units(device: torch.device) -> bool:
+    """Whether bf16 arithmetic is fast here: a CUDA GPU with bf16, or a CPU with AVX512-BF16 or AMX."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        capabilities = torch.cpu.get_capabilities()
+        return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device, channels_last: bool) -> str:
+    """The concrete precision of a run: 'auto' means bf16 for convolutional image models (which then
+    run channels_last) on hardware with bf16 units, else fp32. bf16 without channels_last is slow on
+    CPUs, and tiny MLPs or recurrent models gain nothing from it."""
+    if precision != "auto":
+        return precision
+    return "bf16" if channels_last and has_bf16_units(device) else "fp32"
+
+
 def check_precision(precision: str, device: torch.device) -> None:
     """Refuse combinations that cannot work (fp16 autocast is a CUDA feature)."""
     if precision == "fp16" and device.type != "cuda":

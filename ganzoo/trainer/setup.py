@@ -196,6 +196,7 @@ def prepare_state(
     if channels_last:
         for module in (generator, discriminator, *extras.values()):
             module.to(memory_format=torch.channels_last)
+    config["precision"] = precision_lib.resolve_precision(config["precision"], device, channels_last)
     if config["compile"]:
         compile_models(device, generator, discriminator)
     state = TrainState(

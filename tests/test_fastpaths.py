@@ -77,6 +77,25 @@ def test_the_hot_path_reads_nothing_back_from_the_device(monkeypatch):
     assert set(means) >= {"loss_d", "loss_g"} and state.step == 3
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
+def test_the_hot_path_never_synchronises_on_cuda(precision):
+    """On a GPU, CUDA's own sync detector: no step waits for the device (fp16's scaler included,
+    which fused Adam lets skip its host check)."""
+    spec, state = tiny_state(device="cuda", precision=precision)
+    trainer = Trainer(spec, state, RunDir("unused"), progress=False)
+    phase, window = trainer.phases[0], _Window()
+    trainer.advance(phase, window)
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(2):
+            trainer.advance(phase, window)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert state.step == 3
+
+
 def test_compile_refused_in_one_line_without_a_cxx_compiler(monkeypatch):
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(CompileError, match="needs a C\\+\\+ compiler"):

@@ -198,6 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--json-out", type=Path, help="also write the results as JSON to this file")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -216,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     if torch.device(args.device).type == "cuda":
         results["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
         results["machine"]["gpu"] = torch.cuda.get_device_name()
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2) if args.json else report(results))
 
 

@@ -10,10 +10,10 @@ python3 -m pip install -q --no-deps --no-build-isolation -e . >>"$OUT/gpu-instal
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$OUT/gpu-machine.txt"
 python3 -c "import torch; print('torch', torch.__version__)" | tee -a "$OUT/gpu-machine.txt"
 # the GPU-only tests: no host sync per step (fp32 / bf16 / fp16), fast paths on CUDA
-timeout 240 python3 -m pytest -q -p no:cacheprovider tests/test_fastpaths.py 2>&1 | tail -5 | tee "$OUT/gpu-tests.txt"
+timeout "${TEST_TIMEOUT:-240}" python3 -m pytest -q -p no:cacheprovider tests/test_fastpaths.py 2>&1 | tail -5 | tee "$OUT/gpu-tests.txt"
 bench() {  # name, then bench_trainer options
   local name=$1; shift
-  timeout 300 python3 benchmarks/perf/bench_trainer.py --device cuda --sizes 64,32 --warmup 10 --steps 50 --rounds 5 \
+  timeout "${BENCH_TIMEOUT:-300}" python3 benchmarks/perf/bench_trainer.py --device cuda --sizes 64,32 --warmup 10 --steps 50 --rounds 5 \
     --json "$@" >"$OUT/gpu-$name.json" 2>"$OUT/gpu-$name.err" && echo "$name done" || { echo "$name FAILED"; tail -3 "$OUT/gpu-$name.err"; }
   python3 - "$OUT/gpu-$name.json" <<'PY' 2>/dev/null || true
 import json, sys

@@ -148,8 +148,10 @@ class TensorData(LoadedData):
     def batches(self, batch_size, *, seed, start=0, device="cpu", rank=0, world_size=1):
         x = self.x.to(device)
         labels = self.labels.to(device) if self.labels is not None else None
+        pin = torch.device(device).type == "cuda"
         for idx in index_batches(len(x), batch_size, seed, start, rank, world_size):
-            idx = idx.to(device)
+            # from pinned memory the copy does not make the host wait for the GPU
+            idx = idx.pin_memory().to(device, non_blocking=True) if pin else idx.to(device)
             yield Batch(self._convert(x[idx]), labels[idx] if labels is not None else None)
 
     def iterate(self, batch_size, device="cpu"):

@@ -13,9 +13,11 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def has_bf16_units(device: torch.device) -> bool:
-    """Whether bf16 arithmetic is fast here: a CUDA GPU with bf16, or a CPU with AVX512-BF16 or AMX."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+    """Whether bf16 autocast pays off here: a CPU with AVX512-BF16 or AMX.
+
+    Not on GPUs for the zoo's model sizes: DCGAN steps at batch 64 on an H100 are bound by kernel
+    launches, and bf16 autocast measured 10-25% slower than fp32 there (docs/performance.md).
+    """
     if device.type == "cpu":
         capabilities = torch.cpu.get_capabilities()
         return bool(capabilities.get("avx512_bf16") or capabilities.get("amx_bf16"))
@@ -24,7 +26,7 @@ def has_bf16_units(device: torch.device) -> bool:
 
 def resolve_precision(precision: str, device: torch.device, channels_last: bool) -> str:
     """The concrete precision of a run: 'auto' means bf16 for convolutional image models (which then
-    run channels_last) on hardware with bf16 units, else fp32. bf16 without channels_last is slow on
+    run channels_last) on CPUs with bf16 units, else fp32. bf16 without channels_last is slow on
     CPUs, and tiny MLPs or recurrent models gain nothing from it."""
     if precision != "auto":
         return precision

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 from collections.abc import Iterable, Mapping
@@ -24,6 +25,8 @@ from ganzoo.trainer import precision as precision_lib
 from ganzoo.trainer.checkpoint import Checkpoint, restore_optimizer, restore_rng
 from ganzoo.trainer.distributed import World
 from ganzoo.trainer.state import TrainState
+
+log = logging.getLogger(__name__)
 
 DEFAULT_DATASETS = {"image": "digits", "points": "ring"}
 
@@ -193,6 +196,11 @@ def prepare_state(
         module.to(device)
     channels_last = (bool(config["channels_last"]) and data.info.modality == "image"
                      and precision_lib.is_convolutional(generator, discriminator))
+    if channels_last and config["compile"] and device.type == "cuda":
+        # torch 2.11's inductor fails a stride assertion in the compiled convolution backward of
+        # channels_last DCGANs on CUDA (seen on an H100); compiled CUDA runs keep the default layout
+        log.warning("--compile on CUDA: training in the default memory layout, not channels_last")
+        channels_last = False
     if channels_last:
         for module in (generator, discriminator, *extras.values()):
             module.to(memory_format=torch.channels_last)

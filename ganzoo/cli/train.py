@@ -38,7 +38,7 @@ def _given(**options: Any) -> dict[str, Any]:
 @click.option("--seed", type=int, help="Random seed.")
 @click.option("--device", help="auto, cpu, cuda or cuda:N.")
 @click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
-              help="Autocast precision (default auto: bf16 for convolutional image models on bf16 hardware, else fp32).")
+              help="Autocast precision (default auto: bf16 for convolutional image models on CPUs with bf16 units, else fp32).")
 @click.option("--channels-last/--no-channels-last", default=None, help=f"{_help('channels_last')}.")
 @click.option("--fused/--no-fused", default=None, help=f"{_help('fused')}.")
 @click.option("--compile/--no-compile", "compile", default=None, help=f"{_help('compile')}.")

@@ -44,7 +44,8 @@ TRAINER_OPTIONS: dict[str, Option] = {
     "seed": Option(0, "random seed", 0, 2**63 - 1),
     "device": Option("auto", "auto, cpu, cuda or cuda:N"),
     "precision": Option(
-        "auto", "auto, fp32, bf16 or fp16 (autocast); auto: bf16 for convolutional image models on CPUs with bf16 units, else fp32"
+        "auto", "auto, fp32, bf16 or fp16 (autocast); auto: bf16 for convolutional image models on CPUs with bf16 units,"
+        " else fp32"
     ),
     "channels_last": Option(True, "channels_last memory format for convolutional image models (needed for fast bf16 on CPUs)"),
     "fused": Option(True, "fused Adam kernels where the device has them (else foreach)"),

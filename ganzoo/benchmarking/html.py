@@ -167,9 +167,9 @@ def score_plot(table: Table) -> bytes:
             ax.set_xlabel("training time (s)")
             ax.grid(True, alpha=0.3)
         handles = [Line2D([], [], color=colours(i % 10), marker="o", label=row.entry) for i, row in enumerate(table.rows)]
-        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 5), frameon=False,
-                   bbox_to_anchor=(0.5, 0.0))
-        fig.tight_layout(rect=(0, 0.08 + 0.05 * ((len(handles) - 1) // 5), 1, 1))
+        columns = max(1, min(len(handles), int(3.6 * len(keys) / 1.9)))  # about 1.9 inches per entry name
+        fig.legend(handles=handles, loc="lower center", ncol=columns, frameon=False, bbox_to_anchor=(0.5, 0.0))
+        fig.tight_layout(rect=(0, 0.08 + 0.07 * ((len(handles) - 1) // columns), 1, 1))
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", metadata={"Software": None})
         plt.close(fig)

@@ -116,8 +116,13 @@ def _latest_step(run_dir: Path) -> int:
     return found[-1][0] if found else 0
 
 
-def _comparable(config: Mapping[str, Any]) -> str:
-    return json.dumps({k: v for k, v in config.items() if k != "steps"}, sort_keys=True, default=list)
+def _comparable(config: Mapping[str, Any], requested_precision: Any = None) -> str:
+    """The configuration apart from the step budget; a stored precision counts as "auto" when auto was
+    asked for (a run records what auto resolved to on its machine)."""
+    kept = {k: v for k, v in config.items() if k != "steps"}
+    if requested_precision == "auto":
+        kept["precision"] = "auto"
+    return json.dumps(kept, sort_keys=True, default=list)
 
 
 def resumable_step(run_dir: Path, config: Mapping[str, Any], total_steps: int) -> int | None:
@@ -137,7 +142,8 @@ def resumable_step(run_dir: Path, config: Mapping[str, Any], total_steps: int) -
     except CheckpointError:
         return None
     found = run.checkpoints()
-    if not found or _comparable(stored) != _comparable(config) or found[-1][0] > total_steps:
+    same = _comparable(stored, config.get("precision")) == _comparable(config)
+    if not found or not same or found[-1][0] > total_steps:
         return None
     return found[-1][0]
 

@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+import torch
+
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "perf" / "bench_trainer.py"
 
 
@@ -15,7 +17,11 @@ def test_bench_trainer_reports_both_loops_side_by_side(capsys, monkeypatch):
     bench = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, "bench_trainer", bench)  # its dataclasses look their module up
     spec.loader.exec_module(bench)
-    bench.main(["--sizes", "32", "--steps", "1", "--rounds", "2", "--warmup", "0", "--threads", "1", "--json"])
+    threads = torch.get_num_threads()
+    try:
+        bench.main(["--sizes", "32", "--steps", "1", "--rounds", "2", "--warmup", "0", "--threads", "1", "--json"])
+    finally:
+        torch.set_num_threads(threads)  # later tests compare in-process runs with 2-thread subprocesses bitwise
     result = json.loads(capsys.readouterr().out)
     size = result["sizes"]["32"]
     assert set(size["arms"]) == {"plain-fp32", "ganzoo-fp32", "ganzoo-fast"}

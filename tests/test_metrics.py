@@ -49,7 +49,8 @@ def test_sanity_table_on_digits():
     assert fids == sorted(fids) and len(set(fids)) == len(fids)  # strictly rising with the noise
     assert kids == sorted(kids)
     assert heldout.kid < corrupted[0].kid and corrupted[-1].kid < noise.kid
-    assert 1.0 < heldout.isc <= 10.0 and rows["train split (itself)"].isc > 8.0  # near the 10 classes
+    # IS lies in [1, 10] by construction; real digits must come near the 10 classes the classifier separates
+    assert heldout.isc > 7.5 and rows["train split (itself)"].isc > 8.0 and noise.isc < 1.5
     assert 0.0 <= rows["train split (itself)"].fid < 1e-6  # identical sets: 0 up to rounding, never negative
 
 

@@ -11,6 +11,7 @@ import argparse
 import time
 
 from ganzoo.metrics.sanity import sanity_table
+from ganzoo.plugins import get_registry
 
 
 def main() -> None:
@@ -22,7 +23,7 @@ def main() -> None:
     parser.add_argument("--heldout-split", default="test")
     args = parser.parse_args()
     started = time.perf_counter()
-    rows = sanity_table(args.dataset, args.extractor, args.train_split, args.heldout_split, args.data_root)
+    rows = sanity_table(get_registry(), args.dataset, args.extractor, args.train_split, args.heldout_split, args.data_root)
     print(f"| compared with {args.dataset}:{args.train_split} | FID | KID | IS |")
     print("|---|---:|---:|---:|")
     for row in rows:

@@ -10,13 +10,9 @@ The Python API mirrors the CLI::
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
-try:
-    __version__ = metadata.version("ganzoo")
-except metadata.PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+from ganzoo.version import __version__
 
 _API = {
     "train", "load", "load_run", "sample", "evaluate", "fit_extractor", "list_entries", "info", "list_plugins", "check",

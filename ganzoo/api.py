@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.checking import CheckReport, check
+from ganzoo.config import as_option
+from ganzoo.configure import DEFAULT_DATASETS, declarations
 from ganzoo.errors import unknown_name
 from ganzoo.plugins import get_plugins, get_registry
 from ganzoo.sampling import load, load_run, sample
 from ganzoo.scaffold import new_plugin
 from ganzoo.spec import spec_summary
-from ganzoo.trainer.loop import RunResult, train
+from ganzoo.trainer.loop import RunResult
+from ganzoo.training import train
 
 __all__ = [
     "CheckReport", "RunResult", "arithmetic", "bench", "check", "check_suite", "demo_toy1d", "evaluate", "fit_extractor",
@@ -20,7 +23,7 @@ __all__ = [
     "list_plugins", "plugin_problems", "sample", "train",
 ]
 
-KINDS = ("models", "losses", "datasets", "metrics")
+KINDS = ("models", "losses", "datasets", "metrics", "executors")
 
 
 def _describe(kind: str, entry: Any) -> dict[str, Any]:
@@ -53,8 +56,16 @@ def list_entries(kind: str = "models") -> list[dict[str, Any]]:
     return [_describe(kind, entry) for entry in table]
 
 
+def _options_json(options: dict[str, Any]) -> dict[str, Any]:
+    return {name: as_option(opt).to_json() for name, opt in options.items()}
+
+
 def info(name: str) -> dict[str, Any]:
-    """Everything about one model (defaults, paper, modality), loss or dataset."""
+    """Everything about one model (its options by section, paper, modality), loss, dataset, metric or executor.
+
+    A model's options are those of a run on its default dataset: options that do not apply to
+    it (image options of a sequence model, D options of a model without one) are left out.
+    """
     registry = get_registry()
     for kind in KINDS:
         table = registry.table(kind)
@@ -62,21 +73,35 @@ def info(name: str) -> dict[str, Any]:
             entry = table.get(name)
             out = {"kind": "loss" if kind == "losses" else kind[:-1], **_describe(kind, entry)}
             if kind == "models":
-                from ganzoo.config import TRAINER_OPTIONS
+                spec = entry.value
+                summary = spec_summary(spec)
+                out["discriminator"] = summary["discriminator"]
+                out["training"] = summary["training"]
+                dataset_name = spec.overrides.get("dataset") or DEFAULT_DATASETS.get(spec.modalities[0])
+                if dataset_name in registry.datasets:
+                    from ganzoo.configure import resolve_run
 
-                summary = spec_summary(entry.value)
-                trainer_defaults = {k: o.default for k, o in TRAINER_OPTIONS.items()}
-                out["defaults"] = {**trainer_defaults, **summary["defaults"]}
-                out["bounds"] = summary["bounds"]
-                out["custom_train_step"] = summary["custom_train_step"]
+                    _, config = resolve_run(registry, spec.name, {})
+                    declared = declarations(spec, registry.dataset(config["dataset"])).sections
+                    out["defaults"] = {key.partition(".")[2]: _plain(value) for key, value in config.items()}
+                    out["options"] = {section: {k: {**declared[section][k].to_json(), "default": _plain(v)}
+                                                for k, v in config.section(section).items()}
+                                      for section in ("trainer", "model", "data", "eval")}
             elif kind == "datasets":
                 out["source"] = entry.value.source
-                out["options"] = dict(entry.value.defaults)
+                out["reads_files"] = entry.value.reads_files
+                out["options"] = _options_json(dict(entry.value.options))
             elif kind == "losses":
                 out["paper"] = entry.value.paper
+            elif kind == "executors":
+                out["options"] = _options_json(dict(entry.value.options))
             return out
     everything = [n for kind in KINDS for n in registry.table(kind).names()]
     raise unknown_name("name", name, everything)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def list_plugins() -> list[dict[str, Any]]:
@@ -89,18 +114,18 @@ def plugin_problems() -> list[str]:
     return get_plugins().problems()
 
 
-def evaluate(path: str | Path, options: Any = None, device: str = "cpu", **kwargs: Any) -> Any:
-    """Score a run directory or checkpoint; ``options`` is an EvalOptions, or pass its fields as keywords.
+def evaluate(path: str | Path, protocol: Any = None, device: str = "cpu", *, progress: bool | None = False,
+             cache_dir: str | None = None, **fields: Any) -> Any:
+    """Score a run directory or checkpoint under an EvalProtocol (or pass its fields as keywords:
+    ``metrics``, ``num_samples``, ``feature_extractor``, ...).
 
     Returns an EvalReport: ``.scores`` by name, ``.protocols`` (how each was computed), ``.better``.
     """
-    from ganzoo.metrics.runner import EvalOptions, evaluate_run, parse_metric_names
+    from ganzoo.evaluation import evaluate_run
+    from ganzoo.metrics.protocol import EvalProtocol
 
-    if options is None:
-        if "metrics" in kwargs:
-            kwargs["metrics"] = parse_metric_names(kwargs["metrics"])
-        options = EvalOptions(**kwargs)
-    return evaluate_run(path, options, device)
+    protocol = protocol if protocol is not None else EvalProtocol(**fields)
+    return evaluate_run(path, protocol, device, progress=progress, cache_dir=cache_dir)
 
 
 def fit_extractor(
@@ -122,12 +147,12 @@ def fit_extractor(
 
     spec = get_registry().dataset(dataset)
     root = Path(data_root) if data_root else None
-    train_data = spec.load(DataRequest(root=root, split=split, image_size=image_size, options=dict(spec.defaults)))
+    defaults = {key: as_option(opt).default for key, opt in spec.options.items()}
+    train_data = spec.load(DataRequest(root=root, split=split, image_size=image_size, options=defaults))
     heldout = None
     if heldout_split and heldout_split != split:
         try:
-            heldout = spec.load(DataRequest(root=root, split=heldout_split, image_size=image_size,
-                                            options=dict(spec.defaults)))
+            heldout = spec.load(DataRequest(root=root, split=heldout_split, image_size=image_size, options=defaults))
         except DataError:
             heldout = None
     return fit(train_data, heldout, dataset=dataset, heldout_name=f"{dataset}:{heldout_split}", epochs=epochs, seed=seed,
@@ -226,7 +251,7 @@ def check_suite(suite: str | Path, out: str | Path | None = None) -> dict[str, A
     from ganzoo.benchmarking.runner import plan
     from ganzoo.benchmarking.suite import load_suite
 
-    def total_steps(model: str, config: dict[str, Any]) -> int:
+    def total_steps(model: str, config: Any) -> int:
         return sum(phase.steps for phase in get_registry().model(model).schedule(config))
 
     parsed, resolved = load_suite(suite)
@@ -272,6 +297,6 @@ def bench(
 
 def leaderboard(results: str | Path, fmt: str = "md") -> str:
     """The leaderboard of a bench directory as Markdown, HTML, CSV or JSON text (deterministic)."""
-    from ganzoo.benchmarking.leaderboard import render
+    from ganzoo.benchmarking.formats import render
 
     return render(Path(results), fmt)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ganzoo import losses
+from ganzoo.config import Option
 from ganzoo.data import digits, folder, toy2d, vision
 from ganzoo.hookspecs import hookimpl
 from ganzoo.metrics.classwise import CLASSWISE_SPECS
@@ -32,23 +33,24 @@ def register_datasets(register: Callable) -> None:
     ))
     register(DatasetSpec(
         "mnist", "MNIST handwritten digits, 28x28 grayscale, 10 classes", "image",
-        vision.load_mnist, labelled=True, source="torchvision layout: DATA_ROOT/MNIST/raw",
+        vision.load_mnist, labelled=True, source="torchvision layout: DATA_ROOT/MNIST/raw", reads_files=True,
     ))
     register(DatasetSpec(
         "fashion-mnist", "Fashion-MNIST clothing images, 28x28 grayscale, 10 classes", "image",
-        vision.load_fashion_mnist, labelled=True, source="torchvision layout: DATA_ROOT/FashionMNIST/raw",
+        vision.load_fashion_mnist, labelled=True, source="torchvision layout: DATA_ROOT/FashionMNIST/raw", reads_files=True,
     ))
     register(DatasetSpec(
         "cifar10", "CIFAR-10 natural images, 32x32 RGB, 10 classes", "image",
-        vision.load_cifar10, labelled=True, source="binary version: DATA_ROOT/cifar-10-batches-bin",
+        vision.load_cifar10, labelled=True, source="binary version: DATA_ROOT/cifar-10-batches-bin", reads_files=True,
     ))
     register(DatasetSpec(
         "celeba", "CelebA aligned faces, cropped and resized (64x64 by default)", "image",
-        vision.load_celeba, source="torchvision layout: DATA_ROOT/celeba",
+        vision.load_celeba, source="torchvision layout: DATA_ROOT/celeba", reads_files=True,
     ))
     register(DatasetSpec(
         "folder", "any directory of images (--data-root); class sub-folders become labels", "image",
-        folder.load_folder, labelled=True, source="your files", defaults={"channels": 3},
+        folder.load_folder, labelled=True, source="your files", reads_files=True,
+        options={"channels": Option(3, "channels to load the images with (1: grayscale, 3: RGB)", 1, 3)},
     ))
     register(DatasetSpec(
         "ring", "8 Gaussians on a circle of radius 1, std 0.01 (mode-collapse benchmark)", "points",

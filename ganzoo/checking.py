@@ -20,19 +20,17 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ganzoo.data.base import LoadedData, TensorData
+from ganzoo.configure import resolve_run
+from ganzoo.data.base import DataInfo, LoadedData, TensorData
+from ganzoo.data.loading import load_data
+from ganzoo.device import resolve_device
+from ganzoo.driver.state import TrainState
+from ganzoo.nets.base import Discriminator, Generator
+from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
-from ganzoo.spec import DataInfo, Discriminator, Generator, ModelSpec
-from ganzoo.trainer.checkpoint import read_checkpoint, save_checkpoint
-from ganzoo.trainer.setup import (
-    build_models,
-    load_data,
-    prepare_state,
-    registry_or_default,
-    resolve,
-    resolve_device,
-)
-from ganzoo.trainer.state import TrainState
+from ganzoo.spec import ModelSpec
+from ganzoo.storage.checkpoint import read_checkpoint, save_checkpoint
+from ganzoo.trainer.setup import build_models, prepare_state
 
 CHECK_BATCH = 16
 """Largest batch a check uses: enough for batch statistics, small enough to take seconds."""
@@ -245,7 +243,7 @@ def check_step(state: TrainState, step: Callable[[TrainState], Mapping[str, Tens
 
 def check_checkpoint(state: TrainState, spec: ModelSpec) -> str:
     """Models and optimisers survive a save to safetensors and a load back."""
-    meta = {"model": spec.name, "config": dict(state.config), "data_info": state.data.info.to_json(), "step": state.step}
+    meta = {"model": spec.name, "config": state.config.to_json(), "data_info": state.data.info.to_json(), "step": state.step}
     try:
         json.dumps(meta)
     except TypeError as exc:
@@ -267,10 +265,10 @@ def check(model: str, *, registry: Registry | None = None, **options: Any) -> Ch
     ``options`` are the same as :func:`ganzoo.train`'s (``dataset``, ``device``, hyper-parameters).
     Unknown names and invalid options raise :class:`~ganzoo.errors.GanzooError` as in training.
     """
-    registry = registry_or_default(registry)
-    spec, config = resolve(registry, model, options)
+    registry = registry if registry is not None else get_registry()
+    spec, config = resolve_run(registry, model, options)
     batch = min(int(config["batch_size"]), CHECK_BATCH)
-    config = {**config, "batch_size": batch}
+    config["batch_size"] = batch
     source = str(registry.models.get(spec.name).source)
     device = resolve_device(config["device"])
     report = CheckReport(spec.name, source, config["dataset"], [], batch, str(device))
@@ -285,7 +283,13 @@ def check(model: str, *, registry: Registry | None = None, **options: Any) -> Ch
 
     def build() -> str:
         found["G"], found["D"] = build_models(spec, found["data"].info, config)
-        return f"G is {type(found['G']).__name__}, D is {type(found['D']).__name__}"
+        players = f"D is {type(found['D']).__name__}" if found["D"] is not None else "no discriminator"
+        return f"G is {type(found['G']).__name__}, {players}"
+
+    def discriminator() -> str:
+        if found["D"] is None:
+            return "the model has none (its own step trains G alone)"
+        return check_discriminator(found["D"], found["G"], found["data"], batch, torch.device("cpu"), report.warnings)
 
     def prepare() -> str:
         found["state"] = state = prepare_state(registry, spec, config, data=found["data"])
@@ -299,8 +303,7 @@ def check(model: str, *, registry: Registry | None = None, **options: Any) -> Ch
     checker.run("build", build, needs=("data",))
     checker.run("generator", lambda: check_generator(spec, found["G"], found["data"].info, batch, report.warnings),
                 needs=("build",))
-    checker.run("discriminator", lambda: check_discriminator(
-        found["D"], found["G"], found["data"], batch, torch.device("cpu"), report.warnings), needs=("generator",))
+    checker.run("discriminator", discriminator, needs=("generator",))
     if checker.run("setup", prepare, needs=("discriminator",)):
         for phase in [p for p in spec.schedule(config) if p.steps > 0]:
             checker.run(f"step {phase.name}", lambda phase=phase: check_step(found["state"], phase.step))

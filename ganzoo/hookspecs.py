@@ -33,3 +33,8 @@ def register_datasets(register: Callable) -> None:
 @hookspec
 def register_metrics(register: Callable) -> None:
     """Add scores for ``ganzoo eval`` and ``--eval-every``: call ``register(MetricSpec(...))``."""
+
+
+@hookspec
+def register_executors(register: Callable) -> None:
+    """Add places ``ganzoo bench`` can run suites: call ``register(ExecutorSpec(...))``."""

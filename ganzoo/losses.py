@@ -1,4 +1,4 @@
-"""Adversarial losses as pure functions of discriminator logits.
+"""Adversarial losses: the LossSpec contract, and ganzoo's own losses as pure functions of discriminator logits.
 
 D(x) = sigmoid(logit). Everything is written with softplus, which stays finite for extreme
 logits: -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l).
@@ -6,10 +6,24 @@ logits: -log sigmoid(l) = softplus(-l) and -log(1 - sigmoid(l)) = softplus(l).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganzoo.spec import LossSpec
+
+@dataclass(frozen=True)
+class LossSpec:
+    """An adversarial loss given as two pure functions of discriminator logits."""
+
+    name: str
+    description: str
+    d_loss: Callable[[Tensor, Tensor], Tensor]
+    """(real_logits, fake_logits) -> scalar discriminator loss."""
+    g_loss: Callable[[Tensor], Tensor]
+    """fake_logits -> scalar generator loss."""
+    paper: str = ""
 
 GAN_PAPER = "Goodfellow et al. 2014, Generative Adversarial Nets"
 HINGE_PAPER = "Lim & Ye 2017, Geometric GAN (arXiv:1705.02894); used by Miyato et al. 2018 (SNGAN, projection D)"

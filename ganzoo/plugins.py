@@ -29,6 +29,7 @@ HOOK_TABLES: dict[str, tuple[str, str]] = {
     "register_losses": ("losses", "LossSpec"),
     "register_datasets": ("datasets", "DatasetSpec"),
     "register_metrics": ("metrics", "MetricSpec"),
+    "register_executors": ("executors", "ExecutorSpec"),
 }
 
 
@@ -164,12 +165,14 @@ def _entry_point_record(ep: metadata.EntryPoint) -> PluginRecord:
 
 def _fill_registry(manager: pluggy.PluginManager, records: dict[str, PluginRecord]) -> Registry:
     """Call every hook implementation on its own, so a hook that raises only loses its own entries."""
-    from ganzoo import spec as spec_module
-    from ganzoo.metrics import base as metrics_module
+    from ganzoo.losses import LossSpec
+    from ganzoo.metrics.base import MetricSpec
+    from ganzoo.spec import DatasetSpec, ExecutorSpec, ModelSpec
 
+    classes = {cls.__name__: cls for cls in (ModelSpec, LossSpec, DatasetSpec, MetricSpec, ExecutorSpec)}
     registry = Registry()
     for hook_name, (table_name, class_name) in HOOK_TABLES.items():
-        expected = getattr(spec_module, class_name, None) or getattr(metrics_module, class_name)
+        expected = classes[class_name]
         table = registry.table(table_name)
         for impl in getattr(manager.hook, hook_name).get_hookimpls():
             record = records[impl.plugin_name]
@@ -199,7 +202,8 @@ def _collector(added: list[Any], expected: type, hook_name: str) -> Callable[[An
 
 def load_plugins(environ: Mapping[str, str] = os.environ) -> LoadedPlugins:
     """Discover, load and validate plugins, then fill a registry from their hooks."""
-    from ganzoo import __version__, builtins
+    from ganzoo import builtins
+    from ganzoo.version import __version__
 
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)

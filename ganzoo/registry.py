@@ -83,14 +83,15 @@ class Registry:
     losses: Table[Any] = field(default_factory=lambda: Table("loss"))
     datasets: Table[Any] = field(default_factory=lambda: Table("dataset"))
     metrics: Table[Any] = field(default_factory=lambda: Table("metric"))
+    executors: Table[Any] = field(default_factory=lambda: Table("executor"))
 
     def table(self, kind: str) -> Table[Any]:
-        """The table for 'models', 'losses', 'datasets' or 'metrics' (singular accepted too)."""
+        """The table for 'models', 'losses', 'datasets', 'metrics' or 'executors' (singular accepted too)."""
         key = kind if kind.endswith("s") else ("losses" if kind == "loss" else kind + "s")
         try:
             return getattr(self, key)
         except AttributeError:
-            raise unknown_name("registry kind", kind, ["models", "losses", "datasets", "metrics"]) from None
+            raise unknown_name("registry kind", kind, ["models", "losses", "datasets", "metrics", "executors"]) from None
 
     def model(self, name: str) -> Any:
         """The ModelSpec registered under ``name``."""
@@ -107,3 +108,7 @@ class Registry:
     def metric(self, name: str) -> Any:
         """The MetricSpec registered under ``name``."""
         return self.metrics.get(name).value
+
+    def executor(self, name: str) -> Any:
+        """The ExecutorSpec registered under ``name``."""
+        return self.executors.get(name).value

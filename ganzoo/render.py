@@ -13,7 +13,19 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ganzoo.spec import DataInfo, Generator
+from ganzoo.data.base import DataInfo, LoadedData
+from ganzoo.nets.base import Generator
+
+
+def grid_conditions(generator: Generator, n: int, data: LoadedData, device: torch.device) -> tuple[Tensor | None, int]:
+    """Conditions for a sample grid and its row length: the first ``n`` source images of the data
+    for an image-conditioned generator (the same every time), else :func:`grid_labels`."""
+    if not generator.image_conditioned:
+        return grid_labels(generator, n)
+    condition = next(iter(data.iterate(n, device))).condition
+    if condition is None:
+        raise ValueError("an image-conditioned generator needs data with source images (Batch.condition)")
+    return condition, max(1, round(math.sqrt(len(condition))))
 
 
 def grid_labels(generator: Generator, n: int) -> tuple[Tensor | None, int]:

@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import Tensor
 
+from ganzoo.config import RunConfig
+from ganzoo.configure import resolve_run
+from ganzoo.data.base import DataInfo
+from ganzoo.data.loading import load_data
+from ganzoo.device import resolve_device
 from ganzoo.errors import CheckpointError, ConfigError
+from ganzoo.nets.base import Discriminator, Generator
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
-from ganzoo.render import grid_labels, save_samples
-from ganzoo.spec import DataInfo, Discriminator, Generator, ModelSpec
-from ganzoo.trainer.checkpoint import Checkpoint, read_checkpoint
-from ganzoo.trainer.rundir import RunDir
-from ganzoo.trainer.setup import build_models, describe_mismatch, resolve_device
+from ganzoo.render import grid_conditions, grid_labels, save_samples
+from ganzoo.spec import ModelSpec
+from ganzoo.storage.checkpoint import Checkpoint, read_checkpoint
+from ganzoo.storage.rundir import RunDir
+from ganzoo.trainer.setup import build_models, describe_mismatch
 
 
 @dataclass
@@ -24,10 +29,10 @@ class LoadedRun:
     """A trained model read back from disk."""
 
     spec: ModelSpec
-    config: dict[str, Any]
+    config: RunConfig
     data_info: DataInfo
     generator: Generator
-    discriminator: Discriminator
+    discriminator: Discriminator | None
     checkpoint: Checkpoint
 
     @property
@@ -59,14 +64,16 @@ def load_run(path: str | Path, device: str = "cpu", registry: Registry | None = 
     if meta["model"] not in registry.models:
         raise CheckpointError(f"{checkpoint.path} is a checkpoint of model {meta['model']!r}, which is not installed "
                               f"here (installed: {', '.join(registry.models.names()) or 'none'})")
-    spec = registry.model(meta["model"])
+    spec, config = resolve_run(registry, meta["model"], {}, stored=checkpoint.config)
     try:
         info = DataInfo.from_json(meta["data_info"])
-        generator, discriminator = build_models(spec, info, meta["config"])
+        generator, discriminator = build_models(spec, info, config)
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{checkpoint.path}: its stored configuration does not fit {spec.name!r} as installed "
                               f"now ({type(exc).__name__}: {exc})") from None
     for name, module in (("generator", generator), ("discriminator", discriminator)):
+        if module is None:
+            continue
         try:
             module.load_state_dict(checkpoint.module_state(name))
         except RuntimeError as exc:
@@ -74,9 +81,10 @@ def load_run(path: str | Path, device: str = "cpu", registry: Registry | None = 
                 f"{checkpoint.path}: its {name} does not fit {spec.name!r} as installed now ({describe_mismatch(exc)})"
             ) from None
     target = resolve_device(device)
-    generator.to(target).eval()
-    discriminator.to(target).eval()
-    return LoadedRun(spec, dict(meta["config"]), info, generator, discriminator, checkpoint)
+    for module in (generator, discriminator):
+        if module is not None:
+            module.to(target).eval()
+    return LoadedRun(spec, config, info, generator, discriminator, checkpoint)
 
 
 def load(path: str | Path, device: str = "cpu") -> Generator:
@@ -118,6 +126,10 @@ def sample(
         labels = torch.full((n,), int(label), dtype=torch.long)
         check_labels(G, labels)
         labels, nrow = labels.to(G.device), None
+    elif G.image_conditioned:  # translations of the run's first source images
+        data = load_data(get_registry(), loaded.config)
+        labels, nrow = grid_conditions(G, n, data, G.device)
+        n = len(labels)
     else:
         labels, nrow = grid_labels(G, n)
         if labels is not None:

@@ -91,8 +91,8 @@ def new_plugin(name: str, directory: str | Path = ".", *, registry: Registry | N
     edit) and a test; after ``pip install -e`` its test passes as written. The whole folder
     appears at once (written aside, then renamed), or not at all.
     """
-    from ganzoo import __version__
     from ganzoo.plugins import get_registry
+    from ganzoo.version import __version__
 
     names = PluginNames.from_name(name)
     target = Path(directory) / names.dist

@@ -1,134 +1,43 @@
-"""The contracts between ganzoo's core and its plugins.
+"""The specs a plugin registers: a variant (:class:`ModelSpec`), a dataset (:class:`DatasetSpec`) and a
+bench executor (:class:`ExecutorSpec`).
 
-A plugin registers a :class:`ModelSpec` (a GAN variant), a :class:`LossSpec` or a
-:class:`DatasetSpec`. Generators and discriminators subclass :class:`Generator` and
-:class:`Discriminator`, which fix how the trainer, the samplers and the metrics call them.
+The network contracts (Generator, Discriminator) live in :mod:`ganzoo.nets.base`, the loss contract
+in :mod:`ganzoo.losses`, the training state, objectives and extensions in :mod:`ganzoo.driver`; a ModelSpec ties
+them to a training step. Plugins import all of them from :mod:`ganzoo.plugin`.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-if TYPE_CHECKING:
-    from ganzoo.data.base import DataRequest, LoadedData
-    from ganzoo.trainer.state import TrainState
-
-Modality = Literal["image", "sequence", "points"]
-MODALITIES: tuple[str, ...] = ("image", "sequence", "points")
-
-
-@dataclass(frozen=True)
-class DataInfo:
-    """What a model needs to know about its data to build itself."""
-
-    modality: str
-    shape: tuple[int, ...]
-    """One sample's shape: (C, H, W) for images, (L,) for sequences, (D,) for points."""
-    num_classes: int = 0
-    extras: Mapping[str, Any] = field(default_factory=dict)
-    """Modality-specific facts, e.g. ``vocab_size`` for sequences."""
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict (stored in config.json and checkpoint metadata)."""
-        out = asdict(self)
-        out["shape"] = list(self.shape)
-        out["extras"] = dict(self.extras)
-        return out
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> DataInfo:
-        """Inverse of :meth:`to_json`."""
-        return cls(
-            modality=data["modality"],
-            shape=tuple(int(s) for s in data["shape"]),
-            num_classes=int(data.get("num_classes", 0)),
-            extras=dict(data.get("extras", {})),
-        )
+from ganzoo.config import Option, RunConfig, as_option
+from ganzoo.data.base import MODALITIES, DataInfo, DataRequest, LoadedData
+from ganzoo.driver.kstep import LOSS_OBJECTIVE, Objective, k_step
+from ganzoo.driver.state import TrainState
+from ganzoo.nets.base import Discriminator, Generator
 
 
 @dataclass(frozen=True)
 class BuildContext:
-    """Everything a builder of G or D receives: the data facts and resolved hyper-parameters."""
+    """Everything a builder of a network receives: the data facts and the run's configuration.
 
-    data: DataInfo
-    hparams: Mapping[str, Any]
-
-    def __getitem__(self, key: str) -> Any:
-        return self.hparams[key]
-
-
-class Generator(nn.Module):
-    """A generator: latent z (and optional class labels) -> samples.
-
-    Subclasses call ``super().__init__(latent_dim, output_shape, num_classes)`` and implement
-    :meth:`forward`. Variants whose sampling is not a single forward pass (autoregressive text,
-    say) override :meth:`sample` instead.
+    ``ctx["g_width"]`` reads the model section first, then any option declared in one section only.
     """
 
-    def __init__(self, latent_dim: int, output_shape: tuple[int, ...], num_classes: int = 0) -> None:
-        super().__init__()
-        self.latent_dim = int(latent_dim)
-        self.output_shape = tuple(int(s) for s in output_shape)
-        self.num_classes = int(num_classes)
+    data: DataInfo
+    config: RunConfig | Mapping[str, Any]
+    """The run's config; a plain mapping of hyper-parameters also serves (building networks in tests)."""
 
-    @property
-    def device(self) -> torch.device:
-        """The device of the first parameter (CPU for a parameter-free module)."""
-        for p in self.parameters():
-            return p.device
-        return torch.device("cpu")
-
-    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
-        raise NotImplementedError
-
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
-        """Draw n latent vectors from the prior N(0, I)."""
-        if generator is not None and generator.device != self.device:
-            z = torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
-            return z.to(self.device)
-        return torch.randn(n, self.latent_dim, generator=generator, device=self.device)
-
-    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> Tensor | None:
-        """Uniform class labels for a conditional generator, None for an unconditional one."""
-        if self.num_classes <= 0:
-            return None
-        gen_device = generator.device if generator is not None else self.device
-        labels = torch.randint(self.num_classes, (n,), generator=generator, device=gen_device)
-        return labels.to(self.device)
-
-    def sample(
-        self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
-    ) -> Tensor:
-        """Generate n samples (labels drawn uniformly when the model is conditional and none given)."""
-        if labels is None:
-            labels = self.sample_labels(n, generator)
-        return self(self.sample_latent(n, generator), labels)
-
-
-class Discriminator(nn.Module):
-    """A discriminator: samples (and optional class labels) -> raw logits of shape (B,)."""
-
-    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class LossSpec:
-    """An adversarial loss given as two pure functions of discriminator logits."""
-
-    name: str
-    description: str
-    d_loss: Callable[[Tensor, Tensor], Tensor]
-    """(real_logits, fake_logits) -> scalar discriminator loss."""
-    g_loss: Callable[[Tensor], Tensor]
-    """fake_logits -> scalar generator loss."""
-    paper: str = ""
+    def __getitem__(self, key: str) -> Any:
+        if isinstance(self.config, RunConfig) and key in self.config.model:
+            return self.config.model[key]
+        return self.config[key]
 
 
 @dataclass(frozen=True)
@@ -143,20 +52,20 @@ class Phase:
 StepFn = Callable[["TrainState"], Mapping[str, Tensor]]
 
 
-def _default_step(state: TrainState) -> Mapping[str, Tensor]:
-    from ganzoo.trainer.adversarial import adversarial_step
-
-    return adversarial_step(state)
-
-
 @dataclass(frozen=True)
 class ModelSpec:
-    """A GAN variant as a plugin registers it.
+    """A variant as a plugin registers it.
 
-    ``defaults`` holds both trainer options (``steps``, ``batch_size``, ``lr_g``, ``lr_d``,
-    ``betas``, ``d_steps``, ``loss``, ``dataset``, ...) and the variant's own hyper-parameters;
-    users override any of them with CLI options or ``--set key=value``. ``bounds`` gives the
-    valid (low, high) range of numeric hyper-parameters (either end may be None).
+    ``options`` declares the variant's hyper-parameters (the ``model`` section of a run's
+    config): each an :class:`~ganzoo.config.Option`, or a bare default as shorthand.
+    ``overrides`` changes defaults of trainer, data and eval options (``steps``, ``lr_g``,
+    ``dataset``, ``image_size``, ...; bare names or ``section.name``).
+
+    Training, from the least to the most a variant takes over:
+    - nothing: the shared k-step driver with the run's ``--loss`` (Algorithm 1 of Goodfellow et al. 2014);
+    - ``objective``: the driver's loop with this variant's D and G losses (AC-GAN, WGAN-GP);
+    - ``train_step``: the whole step (a model without a discriminator, or one that is not k-step);
+    - ``phases``: a schedule of several steps (SeqGAN's pre-training, then adversarial rounds).
     """
 
     name: str
@@ -165,17 +74,19 @@ class ModelSpec:
     modality: str | tuple[str, ...]
     """The data it trains on: one of MODALITIES, or a tuple of them (the first is the default)."""
     build_generator: Callable[[BuildContext], Generator]
-    build_discriminator: Callable[[BuildContext], Discriminator]
-    defaults: Mapping[str, Any] = field(default_factory=dict)
-    bounds: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
-    train_step: StepFn = _default_step
-    """One generator step; the default is Algorithm 1 of Goodfellow et al. 2014 (k D-steps, 1 G-step)."""
-    phases: Callable[[Mapping[str, Any]], list[Phase]] | None = None
-    """Optional schedule of phases; the default is one 'adversarial' phase of ``train_step``."""
+    build_discriminator: Callable[[BuildContext], Discriminator] | None = None
+    """None: a model without a discriminator (a VAE, an autoregressive model); then no D options exist."""
+    options: Mapping[str, Option | Any] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    objective: Objective | None = None
+    train_step: StepFn | None = None
+    phases: Callable[[RunConfig], list[Phase]] | None = None
     build_optimizers: Callable[[TrainState], dict[str, torch.optim.Optimizer]] | None = None
-    """Optional; the default is Adam for 'generator' and 'discriminator' from lr_g/lr_d/betas."""
-    build_extras: Callable[[BuildContext, Generator, Discriminator], dict[str, nn.Module]] | None = None
-    """Optional extra modules kept in the train state and checkpoints (e.g. a rollout policy)."""
+    """Optional; the default is Adam for 'generator' (and 'discriminator') from lr_g / lr_d / betas."""
+    build_schedulers: Callable[[TrainState], dict[str, torch.optim.lr_scheduler.LRScheduler]] | None = None
+    """Optional learning-rate schedulers by name; the trainer steps each once per training step."""
+    build_extras: Callable[[BuildContext, Generator, Discriminator | None], dict[str, nn.Module]] | None = None
+    """Optional further named networks (a second generator, a rollout policy), trained and checkpointed."""
     conditional: bool = False
     """True when G and D need class labels: the dataset must then be labelled."""
 
@@ -183,22 +94,44 @@ class ModelSpec:
         unknown = [m for m in self.modalities if m not in MODALITIES]
         if unknown or not self.modalities:
             raise ValueError(f"model {self.name!r}: modality must be among {MODALITIES}, got {self.modality!r}")
+        if self.build_discriminator is None and self.train_step is None and self.phases is None:
+            raise ValueError(f"model {self.name!r} has no discriminator, so it must give its own train_step or phases")
+        if self.objective is not None and (self.train_step is not None or self.phases is not None):
+            raise ValueError(f"model {self.name!r}: an objective runs on the shared driver; drop train_step/phases")
+        for name in self.options:
+            as_option(self.options[name])  # a malformed declaration fails at registration, not at training
 
     @property
     def modalities(self) -> tuple[str, ...]:
         """The modalities this variant supports, the default first."""
         return (self.modality,) if isinstance(self.modality, str) else tuple(self.modality)
 
-    def schedule(self, hparams: Mapping[str, Any]) -> list[Phase]:
-        """The phases this variant trains through for the given hyper-parameters."""
+    @property
+    def has_discriminator(self) -> bool:
+        return self.build_discriminator is not None
+
+    def default_options(self) -> dict[str, Any]:
+        """The declared default of each hyper-parameter (the model section before any override)."""
+        return {name: as_option(value).default for name, value in self.options.items()}
+
+    def schedule(self, config: RunConfig) -> list[Phase]:
+        """The phases a run trains through: the variant's own, its own step, or the shared driver with its objective."""
         if self.phases is not None:
-            return list(self.phases(hparams))
-        return [Phase("adversarial", int(hparams["steps"]), self.train_step)]
+            return list(self.phases(config))
+        if self.train_step is not None:
+            return [Phase("adversarial" if self.has_discriminator else "train", int(config["steps"]), self.train_step)]
+        return [Phase("adversarial", int(config["steps"]),
+                      functools.partial(k_step, objective=self.objective or LOSS_OBJECTIVE))]
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """A dataset as a plugin registers it."""
+    """A dataset as a plugin registers it.
+
+    ``options`` declares the dataset's own options (the ``data`` section, beside the common
+    ``dataset``, ``split``, ``image_size``, ...). ``reads_files``: the dataset takes
+    ``data_root`` and ``download``; for one that does not, passing them is an error.
+    """
 
     name: str
     description: str
@@ -207,8 +140,23 @@ class DatasetSpec:
     labelled: bool = False
     source: str = ""
     """Where the data comes from (for ``ganzoo info``)."""
-    defaults: Mapping[str, Any] = field(default_factory=dict)
-    """Dataset options users may set with ``--set`` (e.g. ``channels`` of a folder dataset)."""
+    options: Mapping[str, Option | Any] = field(default_factory=dict)
+    reads_files: bool = False
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """Where the runs of a bench suite execute (local processes, a Ray cluster, SLURM jobs, ...).
+
+    ``run`` receives the runs still to do and the suite's executor options, executes each run
+    through ganzoo's worker entry point wherever it chooses, and yields one result row per run
+    as it ends; the bench driver alone writes them to results.jsonl.
+    """
+
+    name: str
+    description: str
+    run: Callable[..., Any]
+    options: Mapping[str, Option | Any] = field(default_factory=dict)
 
 
 def spec_summary(spec: ModelSpec) -> dict[str, Any]:
@@ -219,7 +167,7 @@ def spec_summary(spec: ModelSpec) -> dict[str, Any]:
         "paper": spec.paper,
         "modality": list(spec.modalities),
         "conditional": spec.conditional,
-        "defaults": json.loads(json.dumps(dict(spec.defaults), default=str)),
-        "bounds": {k: list(v) for k, v in spec.bounds.items()},
-        "custom_train_step": spec.train_step is not _default_step or spec.phases is not None,
+        "discriminator": spec.has_discriminator,
+        "training": ("phases" if spec.phases else "own step" if spec.train_step
+                     else "shared driver, own objective" if spec.objective else "shared driver"),
     }

@@ -120,8 +120,8 @@ def test_neighbours_reports_distances_against_held_out_images(run_dir, cli, tmp_
 
 
 def test_neighbours_catches_a_generator_that_copies_its_training_data(run_dir):
+    from ganzoo.data.loading import load_data
     from ganzoo.plugins import get_registry
-    from ganzoo.trainer.setup import load_data
 
     loaded = load_run(run_dir)
     train = next(load_data(get_registry(), loaded.config).iterate(64)).x
@@ -216,7 +216,7 @@ def test_arithmetic_averages_k_exemplars_chosen_by_the_concept(run_dir, cli, tmp
 
 def test_plot_draws_losses_d_outputs_and_scores(run_dir, cli, tmp_path):
     from ganzoo.analysis.curves import collect
-    from ganzoo.trainer.rundir import RunDir
+    from ganzoo.storage.rundir import RunDir
 
     result = cli("plot", run_dir)
     assert result.code == 0, result.err

@@ -18,7 +18,7 @@ from safetensors.torch import save_file
 
 import ganzoo
 from conftest import run_ganzoo
-from ganzoo.trainer.checkpoint import read_checkpoint, write_checkpoint
+from ganzoo.storage.checkpoint import read_checkpoint, write_checkpoint
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 CHECKPOINT = "checkpoints/step-00000002.safetensors"
@@ -97,7 +97,14 @@ CASES = [
     (["tran"], "No such command 'tran'. Did you mean 'train'? (see 'ganzoo --help')"),
     (["train", "dcgan", "--step", "3"], "No such option '--step'. (Did you mean one of: '--d-steps', '--set', '--steps'?)"),
     (["train", "dcgan", "--set", "batch_sise=3"], "unknown option 'batch_sise'; did you mean 'batch_size'"),
-    (["list", "model"], "'model' is not one of 'models', 'losses', 'datasets', 'metrics', 'all'"),
+    (["train", "dcgan", "--set", "data.nosuch=1"], "unknown option 'data.nosuch'"),
+    (["train", "dcgan", "--set", "nosuch.g_width=1"], "unknown option 'nosuch.g_width'"),
+    # options that do not apply to this run, or that two sections declare
+    (["train", "dcgan", "--data-root", "/tmp"], "data_root: dataset 'digits' reads no files, so it takes no data_root"),
+    (["train", "dcgan", "--set", "data.download=true"], "data.download: dataset 'digits' reads no files"),
+    (["train", "seqgan", "--image-size", "32"], "image_size: dataset 'oracle' holds sequence data and this option is for "
+                                                "image data, so it takes no image_size"),
+    (["list", "model"], "'model' is not one of 'models', 'losses', 'datasets', 'metrics', 'executors', 'all'"),
     (["train", "dcgan", "--precision", "fp8"],
      "Invalid value for '--precision': 'fp8' is not one of 'auto', 'fp32', 'bf16', 'fp16'"),
     (["train", "dcgan", "--device", "tpu"], "unknown device 'tpu'; use auto, cpu, cuda or cuda:N"),
@@ -106,7 +113,7 @@ CASES = [
     (["train", "dcgan", "--lr-g", "nan"], "lr_g must be a finite number, got nan"),
     (["train", "dcgan", "--set", "lr_d=Infinity"], "lr_d must be a finite number, got inf"),
     (["train", "dcgan", "--set", "log_every=1.5"], "log_every must be a whole number, got 1.5"),
-    (["train", "dcgan", "--set", "betas=0.5"], "betas must be a list of 2 values (a,b), got 0.5"),
+    (["train", "dcgan", "--set", "betas=0.5"], "betas must be a list of 2 numbers (a,b), got 0.5"),
     (["train", "dcgan", "--seed", "-1"], "seed must be in [0, 9223372036854775807], got -1"),
     (["train", "dcgan", "--batch-size", "5000"], "batch size 5000 is larger than the dataset (1437 examples)"),
     (["sample", "{run}", "-n", "0"], "Invalid value for '-n' / '--num': 0 is not in the range x>=1."),

@@ -48,7 +48,7 @@ def test_smoke_suite_runs_scores_and_renders(tmp_path):
     digits = [r for r in rows if r["dataset"] == "digits"]
     assert {r["seed"] for r in ring} == {0, 1} and len(digits) == 1
     for r in rows:
-        assert r["config"]["steps"] == r["step"] and r["steps_per_second"] > 0 and r["train_seconds"] > 0
+        assert r["config"]["trainer"]["steps"] == r["step"] and r["steps_per_second"] > 0 and r["train_seconds"] > 0
         assert r["peak_rss_mb"] > 0 and r["device"] == "cpu" and r["threads"] >= 1
         assert r["torch_version"] and r["ganzoo_version"] == ganzoo.__version__
         assert (tmp_path / r["sample"]).is_file() and (tmp_path / r["log"]).is_file()

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ganzoo.hookspecs import hookimpl
-from ganzoo.spec import Generator
+from ganzoo.nets.base import Generator
 from ganzoo_vanilla import SPEC
 from ganzoo_vanilla.models import MaxoutDiscriminator, build_discriminator, build_generator
 

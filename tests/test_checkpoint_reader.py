@@ -14,7 +14,7 @@ from safetensors.torch import save as safetensors_bytes
 
 import ganzoo
 from ganzoo.errors import CheckpointError
-from ganzoo.trainer.checkpoint import DIGEST_KEY, FORMAT, _digest, decode_checkpoint, encode_checkpoint, read_checkpoint
+from ganzoo.storage.checkpoint import DIGEST_KEY, FORMAT, _digest, decode_checkpoint, encode_checkpoint, read_checkpoint
 
 FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 NAME = "fuzzed.safetensors"

@@ -76,4 +76,4 @@ def test_out_holding_another_run_is_refused_then_overwritten(cli, tmp_path):
     refused = cli("train", "dcgan", "--steps", "2", "--out", out, "--quiet", *TINY_DCGAN)
     assert refused.code == 2 and "already holds a run" in refused.err
     assert cli("train", "dcgan", "--steps", "3", "--out", out, "--overwrite", "--quiet", *TINY_DCGAN).code == 0
-    assert json.loads((out / "config.json").read_text())["config"]["steps"] == 3
+    assert json.loads((out / "config.json").read_text())["config"]["trainer"]["steps"] == 3

@@ -13,14 +13,16 @@ from torch import nn
 
 import ganzoo
 from ganzoo import losses
-from ganzoo.data.base import TensorData
+from ganzoo.data.base import DataInfo, TensorData
 from ganzoo.errors import ConfigError
+from ganzoo.nets.base import Discriminator, Generator
+from ganzoo.plugin import ConditionalBatchNorm2d
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry, Source
-from ganzoo.spec import BuildContext, DataInfo, DatasetSpec, Discriminator, Generator, ModelSpec
+from ganzoo.spec import BuildContext, DatasetSpec, ModelSpec
 from ganzoo_acgan.losses import discriminator_loss, generator_loss
-from ganzoo_acgan.step import acgan_step
-from ganzoo_projection.models import ConditionalBatchNorm2d, ProjectionDiscriminator
+from ganzoo_acgan.objective import ACGANObjective
+from ganzoo_projection.models import ProjectionDiscriminator
 
 CONDITIONAL = ("cgan", "cgan-conv", "acgan", "projection")
 TINY = {
@@ -40,7 +42,7 @@ def _private_cache(tmp_path, monkeypatch):
 def build(name: str, seed: int = 0) -> tuple[Generator, Discriminator]:
     spec = get_registry().model(name)
     torch.manual_seed(seed)
-    ctx = BuildContext(DIGITS, {**spec.defaults, **TINY[name]})
+    ctx = BuildContext(DIGITS, {**spec.default_options(), **TINY[name]})
     return spec.build_generator(ctx), spec.build_discriminator(ctx)
 
 
@@ -49,7 +51,7 @@ def test_the_conditional_variants_are_plugins_that_declare_it(cli):
     for name in CONDITIONAL:
         assert rows[name]["conditional"] is True and rows[name]["paper"]
     assert rows["dcgan"]["conditional"] is False
-    assert json.loads(cli("info", "acgan", "--json").out)["custom_train_step"] is True
+    assert json.loads(cli("info", "acgan", "--json").out)["training"] == "shared driver, own objective"
     assert json.loads(cli("info", "projection", "--json").out)["defaults"]["loss"] == "hinge"
 
 
@@ -138,12 +140,11 @@ def toy_registry() -> Registry:
                        labelled=True)
     registry, source = Registry(), Source("test", "tests", "0")
     base = ModelSpec("toy", "label plumbing probe", "", "image", lambda ctx: EncodingGenerator(),
-                     lambda ctx: CheckingDiscriminator(), defaults={"dataset": "toy-labelled", "batch_size": 8},
+                     lambda ctx: CheckingDiscriminator(), overrides={"dataset": "toy-labelled", "batch_size": 8},
                      conditional=True)
     registry.models.add("toy", base, source)
-    registry.models.add("toy-acgan", ModelSpec(**{**base.__dict__, "name": "toy-acgan", "train_step": acgan_step,
-                                                  "defaults": {**base.defaults, "class_weight": 1.0,
-                                                               "classify_fakes": True}}), source)
+    registry.models.add("toy-acgan", ModelSpec(**{**base.__dict__, "name": "toy-acgan", "objective": ACGANObjective(),
+                                                  "options": {"class_weight": 1.0, "classify_fakes": True}}), source)
     registry.datasets.add("toy-labelled", data, source)
     for entry in get_registry().losses:
         registry.losses.add(entry.name, entry.value, source)
@@ -160,7 +161,7 @@ def test_the_trainer_pairs_real_images_with_their_own_labels_and_fakes_with_thei
         assert record["d_real"] > 0.999 and record["d_fake"] > 0.999
 
 
-def test_acgan_step_scores_the_classifier_against_the_right_labels(tmp_path):
+def test_the_acgan_objective_scores_the_classifier_against_the_right_labels(tmp_path):
     ganzoo.train("toy-acgan", registry=toy_registry(), steps=3, log_every=1, out=tmp_path / "run", progress=False)
     for record in logged(tmp_path / "run"):
         assert record["acc_real"] == 1.0 and record["acc_fake"] == 1.0
@@ -311,14 +312,14 @@ class DigitsOracle(Generator):
 
 
 def score_oracle(shift: int):
+    from ganzoo.configure import resolve_run
     from ganzoo.metrics.base import EvalContext, choose_metrics, evaluate
-    from ganzoo.trainer.setup import resolve
 
     registry = get_registry()
-    _, config = resolve(registry, "cgan-conv", {})
+    _, config = resolve_run(registry, "cgan-conv", {})
     specs = choose_metrics(registry, DIGITS, ["fid", "class_acc", "intra_fid"], conditional=True)
     ctx = EvalContext(DigitsOracle(shift), config, DIGITS, None, [s.name for s in specs], num_samples=300,
-                      batch_size=100)
+                      batch_size=100, registry=registry)
     return evaluate(ctx, specs)
 
 

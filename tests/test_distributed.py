@@ -13,7 +13,7 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
 import ganzoo
-from ganzoo.trainer.checkpoint import read_checkpoint
+from ganzoo.storage.checkpoint import read_checkpoint
 
 TINY = {"g_width": 4, "d_width": 4, "latent_dim": 8, "batch_size": 16, "device": "cpu"}
 STEPS = 4

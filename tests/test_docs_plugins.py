@@ -35,7 +35,8 @@ def normalise(text: str) -> str:
 def test_every_hook_is_documented_with_its_docstring():
     guide = GUIDE.read_text(encoding="utf-8")
     specs = hook_specs()
-    assert set(specs) == {"register_models", "register_losses", "register_datasets", "register_metrics"}
+    assert set(specs) == {"register_models", "register_losses", "register_datasets", "register_metrics",
+                          "register_executors"}
     sections = dict(re.findall(r"^### `(\w+)\(register\)`\n(.*?)(?=^#)", guide, re.M | re.S))
     assert set(sections) == set(specs), "the guide's hook headings differ from ganzoo/hookspecs.py"
     for name, doc in specs.items():
@@ -66,7 +67,7 @@ def registered_by(hook) -> list:
 
 
 VARIANTS_SOURCE = """
-from ganzoo.hookspecs import hookimpl
+from ganzoo.plugin import hookimpl
 
 @hookimpl
 def register_models(register):
@@ -78,16 +79,16 @@ def register_models(register):
 @pytest.fixture
 def guide_plugin(monkeypatch):
     """The guide's examples loaded as plugins: the minimal variant with the loss, dataset and metric, and
-    the minimal variant again with the guide's R1 step and with its warm-up phases, as the guide describes."""
+    the minimal variant again with the guide's R1 objective and with its warm-up phases, as the guide describes."""
     blocks = examples()
     source = "\n".join(blocks[name] for name in ("minimal-plugin/ganzoo_mlp_gan.py", "loss", "dataset", "metric"))
     guide = module_from(source, "guide_plugin")
-    steps = module_from(blocks["r1-step"] + "\n" + blocks["phases"], "guide_steps")
+    steps = module_from(blocks["r1-objective"] + "\n" + blocks["phases"], "guide_steps")
     (mlp,) = registered_by(guide.register_models)
     variants = module_from(VARIANTS_SOURCE, "guide_variants")
     variants.VARIANTS = [
-        dataclasses.replace(mlp, name="mlp-r1", train_step=steps.r1_step, defaults={**mlp.defaults, "r1_gamma": 10.0}),
-        dataclasses.replace(mlp, name="mlp-warmup", phases=steps.schedule, defaults={**mlp.defaults, "warmup_steps": 2}),
+        dataclasses.replace(mlp, name="mlp-r1", objective=steps.R1Objective(), options={**mlp.options, "r1_gamma": 10.0}),
+        dataclasses.replace(mlp, name="mlp-warmup", phases=steps.schedule, options={**mlp.options, "warmup_steps": 2}),
     ]
     use_entry_points(monkeypatch, FakeEntryPoint("guide", guide), FakeEntryPoint("guide-variants", variants),
                      FakeEntryPoint("vanilla", importlib.import_module("ganzoo_vanilla"), "ganzoo"))
@@ -103,7 +104,7 @@ def test_the_step_and_phase_examples_train(guide_plugin, tmp_path):
 
 def test_the_loss_and_metric_examples_work(guide_plugin, tmp_path):
     run = api.train("mlp-gan", loss="smoothed", steps=2, out=tmp_path / "run", **TINY)
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["loss"] == "smoothed"
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["trainer"]["loss"] == "smoothed"
     report = api.evaluate(run.path, metrics="mean-gap", num_samples=64, batch_size=32)
     assert report.scores["mean_gap"] > 0 and report.protocols["mean-gap"]["num_samples"] == 64
 
@@ -112,4 +113,4 @@ def test_the_dataset_example_trains_a_builtin_variant(guide_plugin, tmp_path):
     run = api.train("vanilla", dataset="spiral", steps=2, batch_size=16, g_hidden=16, d_hidden=8, latent_dim=4,
                     device="cpu", progress=False, out=tmp_path / "run")
     info = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert run.step == 2 and info["config"]["dataset"] == "spiral" and info["data_info"]["shape"] == [2]
+    assert run.step == 2 and info["config"]["data"]["dataset"] == "spiral" and info["data_info"]["shape"] == [2]

@@ -58,7 +58,7 @@ def test_wgan_gp_trains_through_the_cli(wgan_env, tmp_path):
     assert trained.returncode == 0, trained.stderr
     logs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in logs] == [1, 2] and {"gp", "wasserstein", "loss_d", "loss_g"} <= set(logs[-1])
-    config = json.loads((run / "config.json").read_text())["config"]
+    config = json.loads((run / "config.json").read_text())["config"]["trainer"]
     assert config["d_steps"] == 5 and config["loss"] == "wasserstein" and config["betas"] == [0.0, 0.9]
 
 

@@ -9,26 +9,27 @@ import pytest
 import torch
 
 import ganzoo
+from ganzoo.configure import resolve_run
 from ganzoo.errors import ConfigError
 from ganzoo.plugins import get_registry
+from ganzoo.storage.rundir import RunDir
 from ganzoo.trainer import setup as setup_lib
 from ganzoo.trainer.loop import Trainer, _Window
-from ganzoo.trainer.rundir import RunDir
-from ganzoo.trainer.setup import CompileError, prepare_state, resolve
+from ganzoo.trainer.setup import CompileError, prepare_state
 
 TINY = {"g_width": 4, "d_width": 4, "latent_dim": 8, "batch_size": 16}
 
 
 def tiny_state(**options):
     registry = get_registry()
-    spec, config = resolve(registry, "dcgan", {**TINY, "device": "cpu", **options})
+    spec, config = resolve_run(registry, "dcgan", {**TINY, "device": "cpu", **options})
     return spec, prepare_state(registry, spec, config)
 
 
 @pytest.mark.parametrize("key, value", [("compile", "maybe"), ("fused", 3), ("channels_last", "sometimes")])
 def test_fast_path_options_take_only_true_or_false(key, value):
     with pytest.raises(ConfigError, match=f"{key} must be true or false"):
-        resolve(get_registry(), "dcgan", {key: value})
+        resolve_run(get_registry(), "dcgan", {key: value})
 
 
 def test_fused_adam_by_default_and_foreach_when_turned_off():

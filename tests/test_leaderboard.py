@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from ganzoo.benchmarking.leaderboard import build, render
+from ganzoo.benchmarking.formats import render
+from ganzoo.benchmarking.leaderboard import build
 from ganzoo.benchmarking.results import append_row
 
 COMMITTED = ROOT / "benchmarks" / "results" / "cpu"

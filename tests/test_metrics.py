@@ -16,7 +16,8 @@ from ganzoo.errors import ConfigError
 from ganzoo.metrics.extractors import domain_weights, resolve_extractor
 from ganzoo.metrics.fidelity import FidelityGenerator, ImageTensors, features_of_generator, score_features, to_uint8_rgb
 from ganzoo.metrics.sanity import NOISE_LEVELS, sanity_table
-from ganzoo.spec import Generator
+from ganzoo.nets.base import Generator
+from ganzoo.plugins import get_registry
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 
@@ -41,7 +42,7 @@ def test_shipped_digits_extractor_records_its_accuracy():
 
 
 def test_sanity_table_on_digits():
-    rows = {row.case: row for row in sanity_table("digits", "ganzoo-digits")}
+    rows = {row.case: row for row in sanity_table(get_registry(), "digits", "ganzoo-digits")}
     heldout, noise = rows["test split"], rows["Gaussian noise images"]
     assert heldout.fid < 1.0 < 100.0 < noise.fid
     corrupted = [rows[f"test + noise {s}"] for s in NOISE_LEVELS]

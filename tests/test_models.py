@@ -6,14 +6,15 @@ import pytest
 import torch
 from torch import nn
 
+from ganzoo.data.base import DataInfo
 from ganzoo.errors import ConfigError
-from ganzoo.spec import BuildContext, DataInfo
+from ganzoo.spec import BuildContext
 from ganzoo_dcgan import SPEC as DCGAN
 from ganzoo_vanilla import SPEC as VANILLA
 
 
 def context(spec, shape, modality="image", **hparams):
-    return BuildContext(DataInfo(modality, shape), {**spec.defaults, **hparams})
+    return BuildContext(DataInfo(modality, shape), {**spec.default_options(), **hparams})
 
 
 @pytest.mark.parametrize("channels", [1, 3])
@@ -37,7 +38,7 @@ def test_dcgan_follows_radford_et_al():
     assert isinstance(g_layers[-1], nn.Tanh) and not isinstance(g_layers[-2], nn.BatchNorm2d)  # no BN at G output
     assert isinstance(d_layers[1], nn.LeakyReLU) and d_layers[1].negative_slope == 0.2  # no BN at D input
     assert sum(isinstance(m, nn.ReLU) for m in g_layers) == 4  # 64x64: 4x4 -> 8 -> 16 -> 32 (ReLU), -> 64 (tanh)
-    assert DCGAN.defaults["lr_g"] == 2e-4 and DCGAN.defaults["betas"][0] == 0.5
+    assert DCGAN.overrides["lr_g"] == 2e-4 and DCGAN.overrides["betas"][0] == 0.5
 
 
 @pytest.mark.parametrize("shape", [(1, 48, 48), (1, 32, 16), (2, 32, 32)])

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from conftest import TINY_VANILLA
+from ganzoo.data.base import DataInfo
 from ganzoo.data.toy2d import grid_mixture, ring_mixture
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.modes import KnownModes, known_modes, mode_histogram, mode_scores, reverse_kl
-from ganzoo.spec import DataInfo
 
 RING = KnownModes("ring", ring_mixture().modes, ring_mixture().std)
 GRID = KnownModes("grid", grid_mixture().modes, grid_mixture().std)

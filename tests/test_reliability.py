@@ -24,7 +24,7 @@ from PIL import Image
 import ganzoo
 from conftest import ROOT, TINY_DCGAN
 from ganzoo.errors import Aborted, CheckpointError
-from ganzoo.trainer.checkpoint import read_checkpoint
+from ganzoo.storage.checkpoint import read_checkpoint
 from ganzoo.trainer.loop import Diverged
 
 DRIVER = ROOT / "tests" / "crash_driver.py"
@@ -182,7 +182,7 @@ def test_resume_without_a_checkpoint_starts_over(tmp_path, caplog):
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to name an fsync's file")
 def test_a_failed_checkpoint_write_leaves_the_previous_checkpoint_intact(cli, tmp_path, monkeypatch):
     """The disk fills up in the middle of the second checkpoint's write."""
-    from ganzoo.trainer import checkpoint as checkpoint_module
+    from ganzoo.storage import checkpoint as checkpoint_module
 
     real_fsync = os.fsync
 
@@ -214,7 +214,7 @@ def test_a_second_signal_stops_at_once():
 
 
 def test_a_second_writer_of_the_same_run_is_refused(tmp_path):
-    from ganzoo.trainer.rundir import RunDir
+    from ganzoo.storage.rundir import RunDir
 
     ganzoo.train("dcgan", steps=2, out=tmp_path / "run", progress=False, **TINY)
     with RunDir(tmp_path / "run").claimed():
@@ -232,10 +232,10 @@ def divergent_registry(step_fn):
 
 def nan_weights_at_step(n: int):
     """The normal step, but from step ``n`` on a generator weight is NaN (the logged losses stay finite)."""
-    from ganzoo.trainer.adversarial import adversarial_step
+    from ganzoo.driver.kstep import LOSS_OBJECTIVE, k_step
 
     def step(state):
-        out = adversarial_step(state)
+        out = k_step(state, LOSS_OBJECTIVE)
         if state.step + 1 >= n:
             with torch.no_grad():
                 weight = next(state.generator.parameters())
@@ -258,10 +258,10 @@ def test_non_finite_weights_stop_the_run_before_they_are_saved(tmp_path):
 
 
 def test_a_non_finite_loss_is_caught_at_the_checkpoint_even_between_log_lines(tmp_path):
-    from ganzoo.trainer.adversarial import adversarial_step
+    from ganzoo.driver.kstep import LOSS_OBJECTIVE, k_step
 
     def inf_loss_at_step_3(state):
-        out = adversarial_step(state)
+        out = k_step(state, LOSS_OBJECTIVE)
         if state.step == 2:
             out["loss_g"] = torch.tensor(float("inf"))
         return out
@@ -273,10 +273,10 @@ def test_a_non_finite_loss_is_caught_at_the_checkpoint_even_between_log_lines(tm
 
 
 def nan_loss_at_step(n: int):
-    from ganzoo.trainer.adversarial import adversarial_step
+    from ganzoo.driver.kstep import LOSS_OBJECTIVE, k_step
 
     def step(state):
-        out = adversarial_step(state)
+        out = k_step(state, LOSS_OBJECTIVE)
         if state.step + 1 == n:
             out["loss_d"] = torch.tensor(float("nan"))
         return out
@@ -285,7 +285,7 @@ def nan_loss_at_step(n: int):
 
 
 def test_divergence_on_the_command_line_is_one_line_with_exit_code_3(cli, tmp_path, monkeypatch):
-    monkeypatch.setattr("ganzoo.trainer.setup.get_registry", lambda: divergent_registry(nan_loss_at_step(7)))
+    monkeypatch.setattr("ganzoo.training.get_registry", lambda: divergent_registry(nan_loss_at_step(7)))
     run = tmp_path / "run"
     result = cli("train", "odd", "--steps", "20", "--out", run, "--quiet", *TINY_DCGAN, "--set", "checkpoint_every=5")
     assert result.code == 3

@@ -9,11 +9,12 @@ import torch
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
 import ganzoo
+from ganzoo.configure import resolve_run
 from ganzoo.metrics.base import EvalContext, choose_metrics, evaluate
 from ganzoo.plugins import get_registry
-from ganzoo.trainer.checkpoint import read_checkpoint
-from ganzoo.trainer.rundir import RunDir
-from ganzoo.trainer.setup import prepare_state, resolve
+from ganzoo.storage.checkpoint import read_checkpoint
+from ganzoo.storage.rundir import RunDir
+from ganzoo.trainer.setup import prepare_state
 from ganzoo_seqgan import bleu as bleu_lib
 from ganzoo_seqgan import training
 from ganzoo_seqgan.oracle import make_oracle, oracle_from_tensors, oracle_sizes
@@ -38,13 +39,14 @@ def tiny_options(**changes):
 
 def tiny_state(**changes):
     registry = get_registry()
-    spec, config = resolve(registry, "seqgan", tiny_options(**changes))
+    spec, config = resolve_run(registry, "seqgan", tiny_options(**changes))
     return prepare_state(registry, spec, config)
 
 
 def scores(state, names, n=1000):
     registry = get_registry()
-    ctx = EvalContext(state.generator, state.config, state.data.info, None, list(names), num_samples=n)
+    ctx = EvalContext(state.generator, state.config, state.data.info, None, list(names), num_samples=n,
+                      registry=registry)
     return evaluate(ctx, [registry.metric(name) for name in names]).scores
 
 
@@ -162,9 +164,9 @@ def captions(tmp_path):
 
 def test_text_data_uses_the_training_vocabulary_with_end_and_padding(captions):
     registry = get_registry()
-    spec, config = resolve(registry, "seqgan", {"dataset": "text", "data_root": captions})
+    spec, config = resolve_run(registry, "seqgan", {"dataset": "text", "data_root": captions})
     assert config["data_root"] == str(captions)  # a Path is kept as a string (the config is JSON)
-    from ganzoo.trainer.setup import load_data
+    from ganzoo.data.loading import load_data
 
     train, test = load_data(registry, config), load_data(registry, config, split="test")
     info = train.info

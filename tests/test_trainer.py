@@ -13,7 +13,7 @@ import ganzoo
 from conftest import TINY_DCGAN, TINY_VANILLA, run_ganzoo
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry, Source
-from ganzoo.trainer.checkpoint import read_checkpoint
+from ganzoo.storage.checkpoint import read_checkpoint
 from ganzoo.trainer.loop import Diverged
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
@@ -30,7 +30,8 @@ def test_train_writes_a_complete_run_directory(cli, tmp_path):
     assert result.code == 0, result.err
     assert f"run: {out} (step 40)" in result.out
     config = json.loads((out / "config.json").read_text())
-    assert config["model"] == "dcgan" and config["config"]["dataset"] == "digits" and config["config"]["steps"] == 40
+    assert config["model"] == "dcgan" and config["config"]["data"]["dataset"] == "digits"
+    assert config["config"]["trainer"]["steps"] == 40 and config["config"]["model"]["g_width"] == 8
     assert config["data_info"]["shape"] == [1, 32, 32]
     assert [r["step"] for r in metrics(out)] == [10, 20, 30, 40]
     assert {"loss_d", "loss_g", "d_real", "d_fake", "time_s"} <= set(metrics(out)[-1])
@@ -38,7 +39,7 @@ def test_train_writes_a_complete_run_directory(cli, tmp_path):
     grid = Image.open(out / "samples" / "step-00000040.png")
     assert grid.size == (8 * 34 + 2, 8 * 34 + 2)  # 64 samples, 8 per row, 32 px + 2 px padding
     checkpoint = read_checkpoint(out / "checkpoints" / "step-00000040.safetensors")
-    assert checkpoint.step == 40 and checkpoint.config["g_width"] == 8
+    assert checkpoint.step == 40 and checkpoint.config["model"]["g_width"] == 8
     assert any(k.startswith("optim/generator/") for k in checkpoint.tensors)
 
 
@@ -50,7 +51,7 @@ def test_resume_continues_at_the_next_step_and_the_log_continues(cli, tmp_path):
     assert resumed.code == 0, resumed.err
     steps = [r["step"] for r in metrics(out)]
     assert steps == list(range(1, 81))
-    assert json.loads((out / "config.json").read_text())["config"]["steps"] == 80
+    assert json.loads((out / "config.json").read_text())["config"]["trainer"]["steps"] == 80
     assert (out / "checkpoints" / "step-00000080.safetensors").is_file()
 
 
@@ -113,10 +114,10 @@ def with_spec(**changes) -> Registry:
 
 
 def test_non_finite_loss_stops_the_run_naming_the_step_and_keeps_the_checkpoint(tmp_path):
-    from ganzoo.trainer.adversarial import adversarial_step
+    from ganzoo.driver.kstep import LOSS_OBJECTIVE, k_step
 
     def explode_at_step_7(state):
-        out = adversarial_step(state)
+        out = k_step(state, LOSS_OBJECTIVE)
         if state.step == 6:  # the 7th step
             out["loss_d"] = torch.tensor(float("nan"))
         return out
@@ -148,13 +149,14 @@ def test_custom_phases_run_in_order_with_one_step_counter(tmp_path):
 
 @pytest.mark.parametrize("bf16_hardware", [True, False])
 def test_auto_precision_is_bf16_only_for_convolutional_models_on_bf16_hardware(bf16_hardware, monkeypatch, tmp_path):
-    from ganzoo.trainer import precision
+    from ganzoo.driver import precision
 
     monkeypatch.setattr(precision, "has_bf16_units", lambda device: bf16_hardware)
     tiny_conv = {"g_width": 8, "d_width": 8, "latent_dim": 16, "device": "cpu"}
     conv = ganzoo.train("dcgan", steps=1, out=tmp_path / "conv", progress=False, **tiny_conv)
     mlp = ganzoo.train("vanilla", dataset="ring", steps=1, out=tmp_path / "mlp", progress=False,
                        g_hidden=32, d_hidden=16, latent_dim=8, device="cpu")
-    stored = [json.loads((run.path / "config.json").read_text())["config"]["precision"] for run in (conv, mlp)]
+    stored = [json.loads((run.path / "config.json").read_text())["config"]["trainer"]["precision"]
+              for run in (conv, mlp)]
     assert stored == ["bf16" if bf16_hardware else "fp32", "fp32"]
-    assert read_checkpoint(conv.checkpoint).config["precision"] == stored[0]  # a resume keeps what ran
+    assert read_checkpoint(conv.checkpoint).config["trainer"]["precision"] == stored[0]  # a resume keeps what ran

@@ -37,12 +37,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from plain_dcgan import PlainLoop  # noqa: E402
 
+from ganzoo.configure import resolve_run  # noqa: E402
 from ganzoo.data.base import TensorData  # noqa: E402
+from ganzoo.data.loading import load_data  # noqa: E402
 from ganzoo.plugins import get_registry  # noqa: E402
 from ganzoo.spec import DataInfo  # noqa: E402
+from ganzoo.storage.rundir import RunDir  # noqa: E402
 from ganzoo.trainer.loop import Trainer, _Window  # noqa: E402
-from ganzoo.trainer.rundir import RunDir  # noqa: E402
-from ganzoo.trainer.setup import load_data, prepare_state, resolve  # noqa: E402
+from ganzoo.trainer.setup import prepare_state  # noqa: E402
 
 BATCH = 64
 RANDOM_IMAGES = 512  # 8 batches of random 64x64x3 images, cycled
@@ -61,8 +63,8 @@ class Arm:
 def images(size: int, seed: int) -> TensorData:
     """The training images: random uint8 64x64x3, or the digits train split at 32x32."""
     if size == 32:
-        return load_data(get_registry(), {"dataset": "digits", "split": "train", "image_size": 32, "seed": seed,
-                                          "data_root": None, "download": False})
+        _, config = resolve_run(get_registry(), "dcgan", {"dataset": "digits", "image_size": 32, "seed": seed})
+        return load_data(get_registry(), config)
     gen = torch.Generator().manual_seed(seed)
     x = torch.randint(0, 256, (RANDOM_IMAGES, 3, size, size), dtype=torch.uint8, generator=gen)
     return TensorData(x, None, DataInfo("image", (3, size, size)))
@@ -87,7 +89,7 @@ def plain_arm(name: str, data: TensorData, precision: str, channels_last: bool, 
 
 def ganzoo_arm(name: str, data: TensorData, size: int, seed: int, **options: Any) -> Arm:
     registry = get_registry()
-    spec, config = resolve(registry, "dcgan", {
+    spec, config = resolve_run(registry, "dcgan", {
         "dataset": "digits", "image_size": size, "batch_size": BATCH, "seed": seed,
         "latent_dim": 100, "g_width": 64, "d_width": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999),
         "loss": "nonsaturating", "sample_every": 0, "checkpoint_every": 0, **options,

@@ -24,7 +24,7 @@ from ganzoo.metrics.base import EvalContext, evaluate
 from ganzoo.plugins import get_registry
 from ganzoo.render import decode_tokens
 from ganzoo.sampling import load_run
-from ganzoo.trainer.rundir import RunDir
+from ganzoo.storage.rundir import RunDir
 
 HERE = Path(__file__).resolve().parent
 # the cpu schedule, shortened: sequences here are 38 tokens (20 on the oracle), so an epoch
@@ -38,7 +38,7 @@ def score(path: Path, run: Path, samples: int) -> dict[str, Any]:
     registry = get_registry()
     metrics = [registry.metric("bleu"), registry.metric("nll-test")]
     ctx = EvalContext(loaded.generator, loaded.config, loaded.data_info, run, [m.name for m in metrics],
-                      num_samples=samples, batch_size=500)
+                      num_samples=samples, batch_size=500, registry=get_registry())
     report = evaluate(ctx, metrics, step=loaded.step)
     with torch.no_grad():
         sentences = decode_tokens(loaded.generator.sample(10, generator=torch.Generator().manual_seed(1)), loaded.data_info)

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import torch
 
+from ganzoo.configure import resolve_run
 from ganzoo.plugins import get_registry
-from ganzoo.trainer.setup import prepare_state, resolve
+from ganzoo.trainer.setup import prepare_state
 from ganzoo_seqgan import training
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +35,7 @@ def score(state, samples: int) -> dict[str, float]:
     registry = get_registry()
     metrics = [registry.metric("nll-oracle"), registry.metric("nll-test")]
     ctx = EvalContext(state.generator, state.config, state.data.info, None, [m.name for m in metrics],
-                      num_samples=samples, batch_size=1000)
+                      num_samples=samples, batch_size=1000, registry=get_registry())
     return evaluate(ctx, metrics).scores
 
 
@@ -55,7 +56,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     registry = get_registry()
-    spec, config = resolve(registry, "seqgan", {"dataset": "oracle", "schedule": "cpu", "device": "cpu",
+    spec, config = resolve_run(registry, "seqgan", {"dataset": "oracle", "schedule": "cpu", "device": "cpu",
                                                  "precision": "bf16", "seed": args.seed})
     plan = training.resolved_schedule(config)
     state = prepare_state(registry, spec, config)

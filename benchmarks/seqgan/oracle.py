@@ -23,11 +23,12 @@ import torch
 
 import ganzoo
 from ganzoo.config import parse_set_options
+from ganzoo.configure import resolve_run
 from ganzoo.metrics.base import EvalContext, evaluate
 from ganzoo.plugins import get_registry
 from ganzoo.sampling import load_run
-from ganzoo.trainer.rundir import RunDir
-from ganzoo.trainer.setup import prepare_state, resolve
+from ganzoo.storage.rundir import RunDir
+from ganzoo.trainer.setup import prepare_state
 
 HERE = Path(__file__).resolve().parent
 CPU_RUN = {"dataset": "oracle", "schedule": "cpu", "device": "cpu", "precision": "bf16", "checkpoint_every": 0,
@@ -38,7 +39,8 @@ def score(generator: torch.nn.Module, run: Path, config: dict[str, Any], info, s
     """NLL-oracle and NLL-test of one generator (evaluation seed 0, as for every stage)."""
     registry = get_registry()
     metrics = [registry.metric("nll-oracle"), registry.metric("nll-test")]
-    ctx = EvalContext(generator, config, info, run, [m.name for m in metrics], num_samples=samples, batch_size=1000)
+    ctx = EvalContext(generator, config, info, run, [m.name for m in metrics], num_samples=samples, batch_size=1000,
+                      registry=get_registry())
     return evaluate(ctx, metrics).scores
 
 
@@ -48,7 +50,7 @@ def run_seed(seed: int, out: Path, options: dict[str, Any], samples: int) -> dic
     train_seconds = time.perf_counter() - started
     config = RunDir(out).read_config()["config"]
     registry = get_registry()
-    spec, resolved = resolve(registry, "seqgan", config)
+    spec, resolved = resolve_run(registry, "seqgan", config)
     untrained = prepare_state(registry, spec, resolved)  # same seed, same init as the run's G
     info = untrained.data.info
     phases = spec.schedule(resolved)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ganzoo.analysis.figures import pyplot, save_figure
 from ganzoo.errors import CheckpointError
-from ganzoo.trainer.rundir import RunDir
+from ganzoo.storage.rundir import RunDir
 
 NOT_SERIES = {"step", "time_s", "phase"}
 LABELS = {

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganzoo.data.base import DataInfo
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.extractors import DOMAIN_PREFIX, DomainCNN, domain_weights, domain_weights_path
-from ganzoo.spec import DataInfo
 
 NONE = "none"
 AUTO = "auto"

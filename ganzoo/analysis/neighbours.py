@@ -21,10 +21,10 @@ from ganzoo.analysis.domain import AUTO, domain_model
 from ganzoo.analysis.figures import Row, cell_figure
 from ganzoo.analysis.latent import check_images
 from ganzoo.data.base import LoadedData
+from ganzoo.data.loading import load_data
 from ganzoo.errors import ConfigError, DataError
 from ganzoo.plugins import get_registry
 from ganzoo.sampling import LoadedRun
-from ganzoo.trainer.setup import load_data
 
 PIXELS = "pixels"
 

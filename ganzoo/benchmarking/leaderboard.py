@@ -22,15 +22,13 @@ import math
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ganzoo.benchmarking.results import latest_rows, protocol_id, read_rows
-from ganzoo.errors import ConfigError
+from ganzoo.benchmarking.results import latest_rows, protocol_id
+from ganzoo.config import bare_values, bookkeeping_options
 
-HIDDEN_OPTIONS = ("dataset", "seed", "steps", "loss", "device", "data_root", "download", "log_every", "sample_every",
-                  "checkpoint_every", "keep_checkpoints", "num_samples", "eval_every", "eval_samples", "eval_metrics",
-                  "feature_extractor")
+OWN_COLUMNS = ("dataset", "seed", "steps", "loss")
+HIDDEN_OPTIONS = frozenset(OWN_COLUMNS) | bookkeeping_options()
 """Options that have their own column or only change bookkeeping; the others are shown as the entry's settings."""
 
 
@@ -187,9 +185,9 @@ def _table(dataset: str, pid: str, entries: Mapping[str, list[tuple[dict[str, An
         rows.append(Row(
             entry=name,
             model=str(first["model"]),
-            loss=str(first["config"].get("loss", "")),
+            loss=str(bare_values(first["config"]).get("loss", "")),
             steps=int(first["step"]),  # the budget over all phases (some variants derive it from a schedule)
-            settings={k: v for k, v in sorted(options.items()) if k not in HIDDEN_OPTIONS},
+            settings={k: v for k, v in sorted(options.items()) if k.rpartition(".")[2] not in HIDDEN_OPTIONS},
             runs=[run for run, _ in pairs],
             seeds_total=seeds_total.get(name, len(pairs)),
         ))
@@ -341,22 +339,3 @@ def to_markdown(board: Board) -> str:
             lines.append(f"| {u['run_id']} | {u['status']} | {error} |")
         lines.append("")
     return "\n".join(lines)
-
-
-def render(out: Path, fmt: str) -> str:
-    """The leaderboard of a bench directory in one format: md, html, csv or json."""
-    rows = read_rows(out)
-    if not rows:
-        raise ConfigError(f"{out}: no results.jsonl rows (run `ganzoo bench SUITE --out {out}` first)")
-    board = build(rows)
-    if fmt == "md":
-        return to_markdown(board)
-    if fmt == "csv":
-        return to_csv(board)
-    if fmt == "json":
-        return to_json(board)
-    if fmt == "html":
-        from ganzoo.benchmarking.html import to_html
-
-        return to_html(board, out)
-    raise ConfigError(f"unknown leaderboard format {fmt!r} (md, html, csv or json)")

@@ -28,6 +28,7 @@ extractors), so a mistake stops the suite before anything runs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -38,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import ConfigError, DataError, GanzooError
+from ganzoo.metrics.protocol import EvalProtocol
 
 SUITE_KEYS = ("name", "description", "seeds", "steps", "time_limit", "options", "protocol", "entry")
 ENTRY_KEYS = ("name", "description", "model", "dataset", "loss", "seeds", "steps", "time_limit", "options", "protocol",
@@ -47,43 +49,10 @@ PROTOCOL_KEYS = ("metrics", "num_samples", "feature_extractor", "inception_weigh
 RESERVED_OPTIONS = {"dataset": "dataset", "loss": "loss", "steps": "steps", "seed": "seeds"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 DEFAULT_SEEDS = (0,)
-DEFAULT_NUM_SAMPLES = 10_000
 
 
 class SuiteError(ConfigError):
     """A suite file that cannot be run as written."""
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """How each run of an entry is scored once trained."""
-
-    metrics: tuple[str, ...] | None = None
-    """Metric names; None: every default metric for the data."""
-    num_samples: int = DEFAULT_NUM_SAMPLES
-    feature_extractor: str = "auto"
-    inception_weights: str | None = None
-    reference_split: str | None = None
-    num_real: int | None = None
-    seed: int = 0
-    batch_size: int = 250
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "metrics": list(self.metrics) if self.metrics is not None else None,
-            "num_samples": self.num_samples,
-            "feature_extractor": self.feature_extractor,
-            "inception_weights": self.inception_weights,
-            "reference_split": self.reference_split,
-            "num_real": self.num_real,
-            "seed": self.seed,
-            "batch_size": self.batch_size,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Protocol:
-        metrics = data.get("metrics")
-        return cls(**{**data, "metrics": tuple(metrics) if metrics is not None else None})
 
 
 @dataclass(frozen=True)
@@ -96,7 +65,7 @@ class RunSpec:
     model: str
     options: Mapping[str, Any]
     """Trainer options and hyper-parameters as the suite gives them, with ``seed``."""
-    protocol: Protocol
+    protocol: EvalProtocol
     time_limit: float | None = None
     optional: bool = False
 
@@ -115,7 +84,7 @@ class Entry:
     name: str
     model: str
     options: Mapping[str, Any]
-    protocol: Protocol
+    protocol: EvalProtocol
     seeds: tuple[int, ...]
     description: str = ""
     time_limit: float | None = None
@@ -284,11 +253,10 @@ def _parse_entry(check: _Checker, raw: Any, index: int, seeds: tuple[int, ...], 
     name = check.string(raw["name"], f"{where}.name") if "name" in raw else default_name
     if not NAME.match(name):
         raise check.fail(f"{where}.name", f"use letters, digits, '.', '_' and '-' only, got {name!r}")
-    protocol = Protocol(**{**suite_protocol, **check.protocol(raw.get("protocol", {}), f"{where}.protocol")})
+    protocol = EvalProtocol(**{**suite_protocol, **check.protocol(raw.get("protocol", {}), f"{where}.protocol")})
     if options.get("eval_every"):  # scores recorded while training follow the entry's protocol unless told otherwise
         options.setdefault("eval_metrics", ",".join(protocol.metrics or ()))
         options.setdefault("eval_samples", protocol.num_samples)
-        options.setdefault("feature_extractor", protocol.feature_extractor)
     optional = raw.get("optional", False)
     if not isinstance(optional, bool):
         raise check.fail(f"{where}.optional", f"must be true or false, got {_kind(optional)}")
@@ -305,18 +273,34 @@ def _parse_entry(check: _Checker, raw: Any, index: int, seeds: tuple[int, ...], 
 
 
 # ---- names and values against the registry --------------------------------------------------------
-def validate_suite(suite: Suite, registry: Any = None) -> dict[str, dict[str, Any]]:
-    """Check every entry against the registry; returns each entry's resolved config (for its first seed)."""
+def validate_suite(suite: Suite, registry: Any = None) -> tuple[Suite, dict[str, dict[str, Any]]]:
+    """Check every entry against the registry; returns the suite, its entries completed with what needs the
+    registry to decide, and each entry's resolved config (for its first seed)."""
     from ganzoo.plugins import get_registry
 
     registry = registry or get_registry()
     resolved = {}
+    entries = []
     for entry in suite.entries:
         try:
+            entry = _with_training_extractor(entry, registry)
             resolved[entry.name] = _validate_entry(entry, registry)
         except GanzooError as exc:
             raise SuiteError(f"{suite.source}: entry {entry.name!r}: {exc}") from None
-    return resolved
+        entries.append(entry)
+    return dataclasses.replace(suite, entries=tuple(entries)), resolved
+
+
+def _with_training_extractor(entry: Entry, registry: Any) -> Entry:
+    """Image scores recorded while training (eval_every) use the entry's protocol's feature extractor."""
+    from ganzoo.configure import dataset_name
+
+    if not entry.options.get("eval_every") or "feature_extractor" in entry.options:
+        return entry
+    dataset = registry.dataset(dataset_name(registry.model(entry.model), entry.options))
+    if dataset.modality != "image":
+        return entry
+    return dataclasses.replace(entry, options={**entry.options, "feature_extractor": entry.protocol.feature_extractor})
 
 
 def metric_names(entry: Entry, config: Mapping[str, Any]) -> list[str]:
@@ -327,10 +311,11 @@ def metric_names(entry: Entry, config: Mapping[str, Any]) -> list[str]:
 
 
 def _validate_entry(entry: Entry, registry: Any) -> dict[str, Any]:
-    from ganzoo.trainer.precision import check_precision
-    from ganzoo.trainer.setup import resolve, resolve_device
+    from ganzoo.configure import resolve_run
+    from ganzoo.device import resolve_device
+    from ganzoo.driver.precision import check_precision
 
-    _, config = resolve(registry, entry.model, {**entry.options, "seed": entry.seeds[0]})
+    _, config = resolve_run(registry, entry.model, {**entry.options, "seed": entry.seeds[0]})
     check_precision(config["precision"], resolve_device(config["device"]))
     dataset = registry.dataset(config["dataset"])
     for name in metric_names(entry, config):  # what needs the data itself is checked once it is loaded
@@ -352,9 +337,9 @@ def check_data(suite: Suite, resolved: Mapping[str, Mapping[str, Any]], registry
 
     With the data loaded, the entry's metrics are checked against what it holds (labels, a vocabulary, ...).
     """
+    from ganzoo.data.loading import load_data
     from ganzoo.metrics.base import choose_metrics
     from ganzoo.plugins import get_registry
-    from ganzoo.trainer.setup import load_data
 
     registry = registry or get_registry()
     outcome: dict[str, Any] = {}
@@ -396,8 +381,7 @@ def read_suite(path: str | Path) -> Suite:
 
 def load_suite(path: str | Path, registry: Any = None, data: bool = True) -> tuple[Suite, dict[str, dict[str, Any]]]:
     """Read, parse and fully validate a suite (and check its data unless ``data`` is false)."""
-    suite = read_suite(path)
-    resolved = validate_suite(suite, registry)
+    suite, resolved = validate_suite(read_suite(path), registry)
     if data:
         suite = check_data(suite, resolved, registry)
     return suite, resolved

@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.benchmarking.results import LOGS, RUNS, SAMPLES, WORK, timeline
-from ganzoo.benchmarking.suite import Protocol
+from ganzoo.config import RunConfig
+from ganzoo.metrics.protocol import EvalProtocol
 
 THUMBNAIL_PX = 256
 TEXT_SAMPLE_LINES = 16
@@ -104,24 +105,27 @@ def main(task: Mapping[str, Any], lifeline: Any = None) -> None:
         row["step"] = _latest_step(where["run_dir"])
     row["wall_seconds"] = round(time.perf_counter() - started, 3)
     row.update(environment(torch))
-    from ganzoo.trainer.checkpoint import atomic_write_text
+    from ganzoo.storage.checkpoint import atomic_write_text
 
     atomic_write_text(where["result"], json.dumps(row, sort_keys=True))
 
 
 def _latest_step(run_dir: Path) -> int:
-    from ganzoo.trainer.rundir import RunDir
+    from ganzoo.storage.rundir import RunDir
 
     found = RunDir(run_dir).checkpoints()
     return found[-1][0] if found else 0
 
 
 def _comparable(config: Mapping[str, Any], requested_precision: Any = None) -> str:
-    """The configuration apart from the step budget; a stored precision counts as "auto" when auto was
-    asked for (a run records what auto resolved to on its machine)."""
-    kept = {k: v for k, v in config.items() if k != "steps"}
+    """The configuration (qualified ``section.name`` keys) apart from the step budget; a stored precision
+    counts as "auto" when auto was asked for (a run records what auto resolved to on its machine)."""
+    from ganzoo.config import stored_values
+
+    values = stored_values(config) if not isinstance(config, RunConfig) else dict(config)
+    kept = {k: v for k, v in values.items() if k != "trainer.steps"}
     if requested_precision == "auto":
-        kept["precision"] = "auto"
+        kept["trainer.precision"] = "auto"
     return json.dumps(kept, sort_keys=True, default=list)
 
 
@@ -132,7 +136,7 @@ def resumable_step(run_dir: Path, config: Mapping[str, Any], total_steps: int) -
     grown) and holds a checkpoint no later than the budget (``total_steps``, over all phases).
     """
     from ganzoo.errors import CheckpointError
-    from ganzoo.trainer.rundir import RunDir
+    from ganzoo.storage.rundir import RunDir
 
     run = RunDir(run_dir)
     if not run.is_run():
@@ -142,7 +146,7 @@ def resumable_step(run_dir: Path, config: Mapping[str, Any], total_steps: int) -
     except CheckpointError:
         return None
     found = run.checkpoints()
-    same = _comparable(stored, config.get("precision")) == _comparable(config)
+    same = _comparable(stored, config["precision"]) == _comparable(config)
     if not found or not same or found[-1][0] > total_steps:
         return None
     return found[-1][0]
@@ -150,35 +154,31 @@ def resumable_step(run_dir: Path, config: Mapping[str, Any], total_steps: int) -
 
 def train_and_score(task: Mapping[str, Any], out: Path, where: Mapping[str, Path]) -> dict[str, Any]:
     """Train or resume the run, make sure its final sample exists, score it; the row's fields."""
-    import ganzoo
+    from ganzoo.configure import resolve_run
+    from ganzoo.evaluation import evaluate_run
     from ganzoo.plugins import get_registry
-    from ganzoo.trainer.rundir import RunDir
-    from ganzoo.trainer.setup import resolve
+    from ganzoo.storage.rundir import RunDir
+    from ganzoo.training import train
 
     registry = get_registry()
     options = dict(task["options"])
-    protocol = Protocol.from_json(task["protocol"])
-    spec, config = resolve(registry, task["model"], options)
+    protocol = EvalProtocol.from_json(task["protocol"])
+    spec, config = resolve_run(registry, task["model"], options)
     run_dir = where["run_dir"]
     resumed_from = resumable_step(run_dir, config, sum(phase.steps for phase in spec.schedule(config)))
     print(f"{'resuming from step ' + str(resumed_from) if resumed_from is not None else 'starting'}; "
           f"config {json.dumps(options, sort_keys=True)}", flush=True)
     if resumed_from is None:
-        ganzoo.train(task["model"], out=run_dir, overwrite=True, progress=False, **options)
+        train(task["model"], out=run_dir, overwrite=True, progress=False, **options)
     else:
-        ganzoo.train(resume=run_dir, progress=False, **({"steps": config["steps"]} if "steps" in options else {}))
+        train(resume=run_dir, progress=False, **({"steps": config["steps"]} if "steps" in options else {}))
     run = RunDir(run_dir)
     stored = run.read_config()
     step = _latest_step(run_dir)
     sample = _final_sample(run, stored, step, where["sample"])
     train_seconds, history = timeline(run.read_metrics())
 
-    report = ganzoo.evaluate(
-        run_dir, device=str(stored["config"]["device"]), metrics=list(protocol.metrics) if protocol.metrics else None,
-        num_samples=protocol.num_samples, batch_size=protocol.batch_size, seed=protocol.seed,
-        feature_extractor=protocol.feature_extractor, inception_weights=protocol.inception_weights,
-        reference_split=protocol.reference_split, num_real=protocol.num_real,
-    )
+    report = evaluate_run(run_dir, protocol, device=str(RunConfig(stored["config"])["device"]))
     source = registry.models.get(task["model"]).source
     return {
         "config": stored["config"],
@@ -200,17 +200,17 @@ def train_and_score(task: Mapping[str, Any], out: Path, where: Mapping[str, Path
 
 def _final_sample(run: Any, stored: Mapping[str, Any], step: int, target: Path) -> Path | None:
     """Copy the run's final sample picture (drawing it when the trainer had no chance to) next to the results."""
-    import ganzoo
+    from ganzoo.data.base import DataInfo
     from ganzoo.render import suffix_for
-    from ganzoo.spec import DataInfo
+    from ganzoo.sampling import sample
     from ganzoo.trainer.loop import SAMPLE_SEED_OFFSET
 
     info = DataInfo.from_json(stored["data_info"])
     suffix = suffix_for(info)
     source = run.sample_path(step, suffix)
     if not source.is_file():
-        config = stored["config"]
-        ganzoo.sample(run.path, int(config["num_samples"]), seed=int(config["seed"]) + SAMPLE_SEED_OFFSET, out=source)
+        config = RunConfig(stored["config"])
+        sample(run.path, int(config["num_samples"]), seed=int(config["seed"]) + SAMPLE_SEED_OFFSET, out=source)
     target = target.with_suffix(suffix)
     target.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".png":
@@ -229,7 +229,7 @@ def environment(torch: Any) -> dict[str, Any]:
     """Where and with what the run ran: device, threads, peak memory, versions."""
     import resource
 
-    import ganzoo
+    from ganzoo.version import __version__
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rss_mb = rss / 1024 if sys.platform != "darwin" else rss / 2**20
@@ -241,7 +241,7 @@ def environment(torch: Any) -> dict[str, Any]:
         "peak_rss_mb": round(rss_mb, 1),
         "peak_gpu_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1) if cuda else None,
         "torch_version": torch.__version__,
-        "ganzoo_version": ganzoo.__version__,
+        "ganzoo_version": __version__,
         "python_version": platform.python_version(),
     }
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from ganzoo import __version__
+from ganzoo.version import __version__
 
 state = {"debug": False}
 

@@ -81,7 +81,7 @@ def leaderboard(results: Path, fmt: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from ganzoo.trainer.checkpoint import atomic_write_text
+    from ganzoo.storage.checkpoint import atomic_write_text
 
     atomic_write_text(output, text)
     click.echo(str(output))

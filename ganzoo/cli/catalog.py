@@ -11,10 +11,10 @@ from ganzoo.cli.app import cli, emit_json, table
 
 @cli.command("list")
 @click.argument("kind", required=False, default="models",
-                type=click.Choice(["models", "losses", "datasets", "metrics", "all"]))
+                type=click.Choice(["models", "losses", "datasets", "metrics", "executors", "all"]))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(kind: str, as_json: bool) -> None:
-    """List registered models, losses, datasets or metrics with their source plugin."""
+    """List registered models, losses, datasets, metrics or bench executors with their source plugin."""
     from ganzoo import api
 
     kinds = api.KINDS if kind == "all" else (kind,)
@@ -36,7 +36,12 @@ def list_command(kind: str, as_json: bool) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def info(name: str, as_json: bool) -> None:
-    """Show a model's defaults, paper and modality (or a loss's or dataset's details)."""
+    """Show a model's options by section (with help), paper and modality; or a loss's, dataset's or metric's details.
+
+    Only the options that apply are shown: a sequence model has no image options, a dataset
+    that reads no files has no data_root. Set them with --set section.name=value (or the bare
+    name where one section declares it).
+    """
     from ganzoo import api
 
     data = api.info(name)
@@ -44,12 +49,32 @@ def info(name: str, as_json: bool) -> None:
         emit_json(data)
         return
     for key, value in data.items():
-        if isinstance(value, dict):
+        if key == "defaults":
+            continue
+        if key == "options" and value and all(isinstance(v, dict) and "help" not in v for v in value.values()):
+            click.echo("options (--set SECTION.NAME=VALUE):")
+            for section, options in value.items():
+                click.echo(f"  {section}:")
+                _echo_options(options, indent="    ")
+        elif key == "options":
+            click.echo("options (--set NAME=VALUE):")
+            _echo_options(value, indent="  ")
+        elif isinstance(value, dict):
             click.echo(f"{key}:")
             for k, v in value.items():
                 click.echo(f"  {k} = {json.dumps(v, default=str)}")
         else:
             click.echo(f"{key}: {value}")
+
+
+def _echo_options(options: dict, indent: str) -> None:
+    """One line per option: name = default, then its help."""
+    width = max((len(f"{k} = {json.dumps(o['default'])}") for k, o in options.items()), default=0)
+    for k, opt in options.items():
+        left = f"{k} = {json.dumps(opt['default'])}"
+        click.echo(f"{indent}{left:<{width}}  {opt['help']}".rstrip())
+    if not options:
+        click.echo(f"{indent}(none)")
 
 
 def warn_about_plugins() -> None:

@@ -28,14 +28,14 @@ def eval_command(run: Path, metrics: str | None, num_samples: int, feature_extra
     """Score a run directory or checkpoint (FID / IS / KID for images; each variant's own for other data)."""
     from ganzoo import api
     from ganzoo.metrics.base import describe_protocols, format_scores
-    from ganzoo.metrics.runner import EvalOptions, parse_metric_names
+    from ganzoo.metrics.protocol import EvalProtocol
 
-    options = EvalOptions(
-        metrics=parse_metric_names(metrics), num_samples=num_samples, batch_size=batch_size, seed=seed,
+    protocol = EvalProtocol(
+        metrics=metrics, num_samples=num_samples, batch_size=batch_size, seed=seed,
         feature_extractor=feature_extractor, inception_weights=str(inception_weights) if inception_weights else None,
-        reference_split=reference_split, num_real=num_real, progress=None,
+        reference_split=reference_split, num_real=num_real,
     )
-    report = api.evaluate(run, options, device=device)
+    report = api.evaluate(run, protocol, device=device, progress=None)
     if as_json:
         emit_json({"run": str(run), **report.to_json()})
         return

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ganzoo.cli.app import cli
-from ganzoo.config import TRAINER_OPTIONS
+from ganzoo.config.sections import TRAINER_OPTIONS
 
 
 def _help(option: str) -> str:
@@ -46,7 +46,8 @@ def _given(**options: Any) -> dict[str, Any]:
 @click.option("--resume", type=click.Path(path_type=Path), help="Continue the run in this directory.")
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out.")
 @click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
-              help="Override any option or hyper-parameter (repeatable); see `ganzoo info MODEL`.")
+              help="Set any option: section.name=value (trainer, model, data, eval) or a bare name one section "
+                   "declares (repeatable); see `ganzoo info MODEL`.")
 @click.option("--eval-every", type=int, help="Score the generator every N steps and at the end (0: never).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(model: str | None, out: Path | None, resume: Path | None, overwrite: bool, set_items: tuple[str, ...],

@@ -11,18 +11,48 @@ import os
 import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from ganzoo.errors import DataError
-from ganzoo.spec import DataInfo
 
 DATA_HOME_ENV = "GANZOO_DATA"
+Modality = Literal["image", "sequence", "points"]
+MODALITIES: tuple[str, ...] = ("image", "sequence", "points")
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    """What a model needs to know about its data to build itself."""
+
+    modality: str
+    shape: tuple[int, ...]
+    """One sample's shape: (C, H, W) for images, (L,) for sequences, (D,) for points."""
+    num_classes: int = 0
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """Modality-specific facts, e.g. ``vocab_size`` for sequences, ``condition_shape`` for translation pairs."""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (stored in config.json and checkpoint metadata)."""
+        out = asdict(self)
+        out["shape"] = list(self.shape)
+        out["extras"] = dict(self.extras)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DataInfo:
+        """Inverse of :meth:`to_json`."""
+        return cls(
+            modality=data["modality"],
+            shape=tuple(int(s) for s in data["shape"]),
+            num_classes=int(data.get("num_classes", 0)),
+            extras=dict(data.get("extras", {})),
+        )
 
 
 def default_data_root() -> Path:
@@ -49,10 +79,17 @@ class DataRequest:
 
 @dataclass
 class Batch:
-    """One minibatch: samples and, for labelled data, their class labels."""
+    """One minibatch: samples, and for labelled data their class labels, for paired data the
+    images they are made from (``condition``: a translation's source)."""
 
     x: Tensor
     labels: Tensor | None = None
+    condition: Tensor | None = None
+
+    @property
+    def y(self) -> Tensor | None:
+        """What the samples are conditioned on: the source images where given, else the labels."""
+        return self.condition if self.condition is not None else self.labels
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> Tensor:
@@ -130,11 +167,14 @@ class TensorData(LoadedData):
     Training batches are gathered by index on the training device: no loader, no workers.
     """
 
-    def __init__(self, x: Tensor, labels: Tensor | None, info: DataInfo) -> None:
+    def __init__(self, x: Tensor, labels: Tensor | None, info: DataInfo, condition: Tensor | None = None) -> None:
         if labels is not None and len(labels) != len(x):
             raise ValueError("labels and samples differ in length")
+        if condition is not None and len(condition) != len(x):
+            raise ValueError("conditions and samples differ in length")
         self.x = x
         self.labels = labels
+        self.condition = condition
         self.info = info
 
     def __len__(self) -> int:
@@ -145,20 +185,27 @@ class TensorData(LoadedData):
             return x.float().div_(127.5).sub_(1.0)
         return x
 
+    def _batch(self, x: Tensor, labels: Tensor | None, condition: Tensor | None, idx: Tensor | slice) -> Batch:
+        return Batch(self._convert(x[idx]), labels[idx] if labels is not None else None,
+                     self._convert(condition[idx]) if condition is not None else None)
+
     def batches(self, batch_size, *, seed, start=0, device="cpu", rank=0, world_size=1):
         x = self.x.to(device)
         labels = self.labels.to(device) if self.labels is not None else None
+        condition = self.condition.to(device) if self.condition is not None else None
         pin = torch.device(device).type == "cuda"
         for idx in index_batches(len(x), batch_size, seed, start, rank, world_size):
             # from pinned memory the copy does not make the host wait for the GPU
             idx = idx.pin_memory().to(device, non_blocking=True) if pin else idx.to(device)
-            yield Batch(self._convert(x[idx]), labels[idx] if labels is not None else None)
+            yield self._batch(x, labels, condition, idx)
 
     def iterate(self, batch_size, device="cpu"):
         for begin in range(0, len(self.x), batch_size):
-            end = begin + batch_size
-            labels = self.labels[begin:end].to(device) if self.labels is not None else None
-            yield Batch(self._convert(self.x[begin:end].to(device)), labels)
+            part = slice(begin, begin + batch_size)
+            labels = self.labels[part].to(device) if self.labels is not None else None
+            condition = self.condition[part].to(device) if self.condition is not None else None
+            yield Batch(self._convert(self.x[part].to(device)), labels,
+                        self._convert(condition) if condition is not None else None)
 
 
 class _IndexSampler(torch.utils.data.Sampler):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganzoo.data.base import DataRequest, TensorData
+from ganzoo.data.base import DataInfo, DataRequest, TensorData
 from ganzoo.data.images import check_image_size
 from ganzoo.errors import DataError
-from ganzoo.spec import DataInfo
 
 SPLITS = ("train", "test", "all")
 TEST_FRACTION = 0.2

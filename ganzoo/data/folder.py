@@ -16,11 +16,10 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from ganzoo.data.base import DataRequest, StreamData
+from ganzoo.data.base import DataInfo, DataRequest, StreamData
 from ganzoo.data.images import check_image_size
 from ganzoo.data.vision import image_transform
 from ganzoo.errors import DataError
-from ganzoo.spec import DataInfo
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"}
 DEFAULT_SIZE = 64

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from ganzoo.data.base import DataRequest, TensorData
+from ganzoo.data.base import DataInfo, DataRequest, TensorData
 from ganzoo.errors import DataError
-from ganzoo.spec import DataInfo
 
 TRAIN_SIZE = 100_000
 TEST_SIZE = 2_500

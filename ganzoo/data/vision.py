@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganzoo.data.base import DataRequest, StreamData, TensorData
+from ganzoo.data.base import DataInfo, DataRequest, StreamData, TensorData
 from ganzoo.data.images import check_image_size, resize_uint8
 from ganzoo.errors import DataError
-from ganzoo.spec import DataInfo
 
 
 def _missing(name: str, looked: Path, request: DataRequest, extra: str = "") -> DataError:

@@ -17,10 +17,13 @@ from typing import Any
 
 import torch
 
+from ganzoo.data.base import DataInfo, LoadedData
+from ganzoo.data.loading import load_data
 from ganzoo.errors import ConfigError
-from ganzoo.spec import DataInfo, Generator
-
-DEFAULT_NUM_SAMPLES = 10_000
+from ganzoo.metrics.protocol import DEFAULT_NUM_SAMPLES
+from ganzoo.nets.base import Generator
+from ganzoo.registry import Registry
+from ganzoo.storage.rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -50,16 +53,17 @@ class EvalContext:
     """Evaluation options: feature_extractor, inception_weights, reference_split, ..."""
     cache: dict[str, Any] = field(default_factory=dict)
     """Shared by the metrics of one evaluation (e.g. features computed once for FID and KID)."""
+    registry: Registry | None = None
+    """Where the run's dataset is looked up (needed by metrics that read real data)."""
 
-    def real_data(self, split: str | None = None):
+    def real_data(self, split: str | None = None) -> LoadedData:
         """The run's dataset (default split: the evaluation's reference split), loaded once."""
-        from ganzoo.plugins import get_registry
-        from ganzoo.trainer.setup import load_data
-
+        if self.registry is None:
+            raise ValueError("this EvalContext has no registry, so it cannot load the run's real data")
         split = split or self.options.get("reference_split") or self.config.get("split", "train")
         key = f"real-data:{split}"
         if key not in self.cache:
-            self.cache[key] = load_data(get_registry(), self.config, split=split)
+            self.cache[key] = load_data(self.registry, self.config, split=split)
         return self.cache[key]
 
     def data_artifacts(self) -> dict[str, torch.Tensor]:
@@ -67,8 +71,6 @@ class EvalContext:
 
         Without a run directory (a bare checkpoint) they are rebuilt by loading the data.
         """
-        from ganzoo.trainer.rundir import RunDir
-
         if "data-artifacts" not in self.cache:
             kept = RunDir(self.run_dir).read_data_artifacts() if self.run_dir is not None else None
             if kept is None:

@@ -32,8 +32,8 @@ from ganzoo.data.base import epoch_permutation
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
 from ganzoo.metrics.extractors import ResolvedExtractor, cache_dir, default_extractor, resolve_extractor
-from ganzoo.spec import Generator
-from ganzoo.trainer.checkpoint import atomic_write_bytes
+from ganzoo.nets.base import Generator
+from ganzoo.storage.checkpoint import atomic_write_bytes
 
 FIDELITY_METRICS = ("fid", "isc", "kid", "prc")
 KID_SUBSET_SIZE = 1000
@@ -156,7 +156,7 @@ def reference_features(ctx: EvalContext, extractor: ResolvedExtractor, feature_m
     """Real-image features (and labels) of the reference split, from the cache when present."""
     split = reference_split(ctx)
     num_real = ctx.options.get("num_real")
-    key = reference_key(dict(ctx.config), split, ctx.data_info.shape, extractor, num_real)
+    key = reference_key(ctx.config, split, ctx.data_info.shape, extractor, num_real)
     folder = Path(ctx.options.get("cache_dir") or cache_dir()) / "reference"
     path = folder / f"{ctx.config['dataset']}-{split}-{key}.safetensors"
     if path.is_file():

@@ -12,11 +12,11 @@ import torch.nn.functional as F
 from safetensors.torch import save as safetensors_bytes
 from tqdm.auto import tqdm
 
-from ganzoo import __version__
 from ganzoo.data.base import TensorData, epoch_permutation
 from ganzoo.errors import DataError
 from ganzoo.metrics.extractors import DOMAIN_PREFIX, DomainCNN, cache_dir
-from ganzoo.trainer.checkpoint import atomic_write_bytes
+from ganzoo.storage.checkpoint import atomic_write_bytes
+from ganzoo.version import __version__
 
 HOLDOUT_FRACTION = 0.2
 

@@ -23,9 +23,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ganzoo.data.base import DataInfo
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
-from ganzoo.spec import DataInfo
 
 THRESHOLD_STD = 3.0
 PACGAN_NUM_SAMPLES = 2500

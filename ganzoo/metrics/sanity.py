@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import torch
 
+from ganzoo.config import as_option
 from ganzoo.data.base import DataRequest
 from ganzoo.metrics.extractors import resolve_extractor
 from ganzoo.metrics.fidelity import all_images, features_of_images, score_features
-from ganzoo.plugins import get_registry
+from ganzoo.registry import Registry
 
 NOISE_LEVELS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
@@ -29,11 +30,12 @@ class SanityRow:
     isc: float
 
 
-def sanity_table(dataset: str = "digits", extractor: str = "ganzoo-digits", train_split: str = "train",
+def sanity_table(registry: Registry, dataset: str = "digits", extractor: str = "ganzoo-digits", train_split: str = "train",
                  heldout_split: str = "test", data_root: str | None = None, seed: int = 0) -> list[SanityRow]:
     """FID / KID against the training split, and IS, for real, noise and corrupted image sets."""
-    spec = get_registry().dataset(dataset)
-    load = lambda split: spec.load(DataRequest(root=data_root, split=split, options=dict(spec.defaults)))  # noqa: E731
+    spec = registry.dataset(dataset)
+    options = {name: as_option(opt).default for name, opt in spec.options.items()}
+    load = lambda split: spec.load(DataRequest(root=data_root, split=split, options=options))  # noqa: E731
     train, heldout = all_images(load(train_split)), all_images(load(heldout_split))
     resolved = resolve_extractor(extractor)
     model = resolved.create(["pool", "logits_unbiased"], cuda=False)

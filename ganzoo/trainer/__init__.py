@@ -1,1 +1,1 @@
-"""The shared trainer: one loop for every variant, driven by the variant's step function."""
+"""The shared trainer: one loop for every variant (logs, samples, checkpoints, resume), and building its TrainState."""

@@ -13,27 +13,29 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ganzoo import __version__
+from ganzoo.config import RunConfig
+from ganzoo.configure import resolve_run
+from ganzoo.driver import distributed
+from ganzoo.driver.distributed import World
+from ganzoo.driver.state import TrainingExtension, TrainState
 from ganzoo.errors import Aborted, CheckpointError, ConfigError, GanzooError
 from ganzoo.registry import Registry
-from ganzoo.render import grid_labels, save_samples, suffix_for
+from ganzoo.render import grid_conditions, save_samples, suffix_for
 from ganzoo.spec import ModelSpec, Phase
-from ganzoo.trainer import distributed
-from ganzoo.trainer.checkpoint import read_checkpoint, save_checkpoint
-from ganzoo.trainer.distributed import World
-from ganzoo.trainer.rundir import RunDir, default_run_path
-from ganzoo.trainer.setup import CompileError, prepare_state, registry_or_default, resolve, restore_state
-from ganzoo.trainer.state import TrainState
+from ganzoo.storage.checkpoint import read_checkpoint, save_checkpoint
+from ganzoo.storage.rundir import RunDir, default_run_path
+from ganzoo.trainer.setup import CompileError, extension_group, prepare_state, restore_state, scheduler_states
+from ganzoo.version import __version__
 
 SAMPLE_SEED_OFFSET = 7919
 log = logging.getLogger(__name__)
@@ -53,6 +55,20 @@ class Interrupted(GanzooError):
     def __init__(self, signum: int, message: str) -> None:
         super().__init__(message)
         self.exit_code = 128 + signum
+
+
+class Evaluation(Protocol):
+    """Scoring during training, handed to the trainer (which knows no metrics)."""
+
+    def due(self, step: int, last: bool) -> bool:
+        """Whether to score after this step."""
+
+    def __call__(self, state: TrainState, run: RunDir, checkpoint: Path) -> dict[str, Any]:
+        """Score the generator now; return the JSON record to log (scores with their protocol)."""
+
+
+EvaluationFactory = Callable[[RunConfig, RunDir], "Evaluation | None"]
+"""Builds the evaluation of a run from its config (None: the run is not scored while it trains)."""
 
 
 @dataclass
@@ -132,7 +148,8 @@ class _Window:
 class Trainer:
     """Runs one TrainState through its phases, writing into one run directory."""
 
-    def __init__(self, spec: ModelSpec, state: TrainState, run: RunDir, progress: bool | None = None) -> None:
+    def __init__(self, spec: ModelSpec, state: TrainState, run: RunDir, progress: bool | None = None,
+                 evaluation: Evaluation | None = None) -> None:
         self.spec = spec
         self.state = state
         self.run = run
@@ -154,19 +171,14 @@ class Trainer:
             self.compile_errors = (TorchDynamoException,)
         if self.world.distributed:  # every process starts from rank 0's weights
             distributed.broadcast_state(state.modules().values())
-        self.evaluator = None
-        if int(self.config["eval_every"]) > 0:
-            from ganzoo.metrics.runner import TrainingEvaluator
-
-            self.evaluator = TrainingEvaluator(self.config, int(self.config["eval_every"]))
-            self.evaluator.recall(run)
+        self.evaluation = evaluation
 
     # ---- bookkeeping -------------------------------------------------------------------
     def checkpoint_meta(self) -> dict[str, Any]:
         state = self.state
         meta = {
             "model": self.spec.name,
-            "config": dict(self.config),
+            "config": self.config.to_json(),
             "data_info": state.data.info.to_json(),
             "step": state.step,
             "batches_drawn": state.batches_drawn,
@@ -175,6 +187,8 @@ class Trainer:
         }
         if state.scaler is not None:
             meta["scaler"] = state.scaler.state_dict()
+        if state.schedulers:
+            meta["schedulers"] = scheduler_states(state)
         return meta
 
     def save_checkpoint(self) -> Path:
@@ -187,7 +201,8 @@ class Trainer:
             return path
         try:
             save_checkpoint(path, modules=self.state.modules(), optimizers=self.state.optimizers,
-                            meta=self.checkpoint_meta())
+                            meta=self.checkpoint_meta(),
+                            state_tensors={extension_group(e): e.state_dict() for e in self.state.extensions})
         except OSError as exc:
             kept = f"; {self.last_checkpoint} is intact" if self.last_checkpoint else ""
             raise CheckpointError(f"could not write checkpoint {path}: {exc.strerror or exc}{kept}") from exc
@@ -203,7 +218,7 @@ class Trainer:
             return path
         G = self.state.generator
         n = int(self.config["num_samples"])
-        labels, nrow = grid_labels(G, n)
+        labels, nrow = grid_conditions(G, n, self.state.data, self.state.device)
         if labels is not None:
             n = len(labels)
         noise = torch.Generator().manual_seed(int(self.config["seed"]) + SAMPLE_SEED_OFFSET)
@@ -240,10 +255,9 @@ class Trainer:
         if self.last_checkpoint is None or self.last_checkpoint != self.run.checkpoint_path(self.state.step):
             self.check_finite(window)
             self.save_checkpoint()
-        report = self.evaluator.run(self.state, self.run)
-        record = {**report.to_json(), "phase": phase.name, "time_s": round(time.perf_counter() - self.started, 3)}
+        record = self.evaluation(self.state, self.run, self.last_checkpoint)
+        record = {**record, "phase": phase.name, "time_s": round(time.perf_counter() - self.started, 3)}
         self.run.append_metrics(record)
-        self.evaluator.keep_if_best(report, self.last_checkpoint, self.run)
         self.last_eval = record
 
     def check_finite(self, window: _Window) -> None:
@@ -277,6 +291,10 @@ class Trainer:
                 raise CompileError(f"--compile failed ({first[:200]}); train without --compile") from exc
         else:
             outputs = phase.step(self.state)
+        for scheduler in self.state.schedulers.values():
+            scheduler.step()
+        for extension in self.state.extensions:
+            outputs = {**outputs, **extension.logs(self.state)}
         self.state.step += 1
         window.add(self.state.step, outputs)
         if self.world.distributed:  # batch-norm statistics follow rank 0, as DDP's broadcast_buffers
@@ -303,7 +321,7 @@ class Trainer:
                 if (checkpoint_every and state.step % checkpoint_every == 0) or last:
                     self.check_finite(window)
                     self.save_checkpoint()
-                if self.evaluator and self.evaluator.due(state.step, state.step == self.total_steps):
+                if self.evaluation and self.evaluation.due(state.step, state.step == self.total_steps):
                     self.evaluate(phase, window)
                 if distributed.any_process(stop.signum is not None, self.world) and not last:
                     signum = stop.signum or signal.SIGTERM  # a process the signal missed stops with the others
@@ -330,41 +348,47 @@ class Trainer:
 def train(
     model: str | None = None,
     *,
+    registry: Registry,
     out: str | Path | None = None,
     resume: str | Path | None = None,
     overwrite: bool = False,
     progress: bool | None = None,
-    registry: Registry | None = None,
+    evaluation: EvaluationFactory | None = None,
+    extensions: Sequence[TrainingExtension] = (),
     **options: Any,
 ) -> RunResult:
     """Train a registered variant (or continue a run with ``resume=RUN_DIR``).
 
-    ``options`` are trainer options and hyper-parameters (``dataset``, ``steps``, ``batch_size``,
-    ``lr_g``, ... and the variant's own); see ``ganzoo info MODEL`` for the full list.
+    ``options`` are keys of the run's config (``steps``, ``batch_size``, ``model.g_width``,
+    ``data.dataset``, ...); see ``ganzoo info MODEL``. ``evaluation`` builds the scoring the
+    trainer calls during training; ``extensions`` are applied by the shared driver.
     """
-    registry = registry_or_default(registry)
     world = World.from_env()  # several processes under torchrun: only rank 0 touches the run directory
     try:
         if resume is not None:
             if overwrite:
                 raise ConfigError("--overwrite replaces a run and --resume continues one; pass only one of them")
-            return _resume(registry, model, Path(resume), out, progress, options, world)
+            return _resume(registry, model, Path(resume), out, progress, options, world, evaluation, extensions)
         if model is None:
             raise ConfigError("name a model to train (ganzoo list models)")
-        spec, config = resolve(registry, model, options)
+        spec, config = resolve_run(registry, model, options)
         path = Path(out) if out is not None else default_run_path(spec.name, config["dataset"])
         if world.is_main:
             RunDir(path).check_new(overwrite)  # refuse before any slow work, and before touching anything
-        state = prepare_state(registry, spec, config, world=world)
+        state = prepare_state(registry, spec, config, world=world, extensions=extensions)
         with _claimed(RunDir(path), world):
             run = RunDir.create(path, overwrite=overwrite) if world.is_main else RunDir(path)
             artifacts = state.data.artifacts()
             if artifacts and world.is_main:
                 run.write_data_artifacts(artifacts)
             _write_config(run, spec, state)
-            return Trainer(spec, state, run, progress).fit()
+            return Trainer(spec, state, run, progress, _evaluation(evaluation, config, run)).fit()
     finally:
         distributed.leave(world)
+
+
+def _evaluation(factory: EvaluationFactory | None, config: RunConfig, run: RunDir) -> Evaluation | None:
+    return factory(config, run) if factory is not None else None
 
 
 def _claimed(run: RunDir, world: World) -> AbstractContextManager:
@@ -380,7 +404,7 @@ def _write_config(run: RunDir, spec: ModelSpec, state: TrainState) -> None:
 def _run_config(spec: ModelSpec, state: TrainState) -> dict[str, Any]:
     return {
         "model": spec.name,
-        "config": dict(state.config),
+        "config": state.config.to_json(),
         "data_info": state.data.info.to_json(),
         "ganzoo_version": __version__,
         "torch_version": torch.__version__,
@@ -407,7 +431,7 @@ def _open_for_resume(path: Path, out: Any) -> RunDir:
 
 def _resume(
     registry: Registry, model: str | None, path: Path, out: Any, progress: bool | None, options: Mapping[str, Any],
-    world: World,
+    world: World, evaluation: EvaluationFactory | None, extensions: Sequence[TrainingExtension],
 ) -> RunResult:
     run = _open_for_resume(path, out)
     stored = run.read_config()
@@ -417,20 +441,20 @@ def _resume(
     with _claimed(run, world):
         found = run.checkpoints()
         if not found:
-            return _restart(registry, run, stored, progress, options, world)
+            return _restart(registry, run, stored, progress, options, world, evaluation, extensions)
         checkpoint = read_checkpoint(found[-1][1])
         if checkpoint.meta.get("model") != stored_model:
             raise CheckpointError(
                 f"{checkpoint.path} is a checkpoint of {checkpoint.meta.get('model')!r}, but {path} is a run of "
                 f"{stored_model!r}"
             )
-        spec, config = resolve(registry, stored_model, {**checkpoint.config, **options})
-        state = prepare_state(registry, spec, config, world=world)
+        spec, config = resolve_run(registry, stored_model, options, stored=checkpoint.config)
+        state = prepare_state(registry, spec, config, world=world, extensions=extensions)
         restore_state(state, checkpoint)
         if world.is_main:
             run.truncate_metrics(state.step)
         _write_config(run, spec, state)
-        trainer = Trainer(spec, state, run, progress)
+        trainer = Trainer(spec, state, run, progress, _evaluation(evaluation, config, run))
         trainer.last_checkpoint = checkpoint.path
         if state.step >= trainer.total_steps:
             return RunResult(run.path, state.step, checkpoint.path, {})
@@ -439,14 +463,14 @@ def _resume(
 
 def _restart(
     registry: Registry, run: RunDir, stored: Mapping[str, Any], progress: bool | None, options: Mapping[str, Any],
-    world: World,
+    world: World, evaluation: EvaluationFactory | None, extensions: Sequence[TrainingExtension],
 ) -> RunResult:
     """A run stopped before its first checkpoint: begin it again, same configuration, same directory."""
-    spec, config = resolve(registry, stored["model"], {**stored["config"], **options})
-    state = prepare_state(registry, spec, config, world=world)
+    spec, config = resolve_run(registry, stored["model"], options, stored=stored["config"])
+    state = prepare_state(registry, spec, config, world=world, extensions=extensions)
     if world.is_main:
         log.warning("%s has no checkpoint yet (it stopped before the first one); starting it again from step 0",
                     run.path)
         run.restart()
     _write_config(run, spec, state)
-    return Trainer(spec, state, run, progress).fit()
+    return Trainer(spec, state, run, progress, _evaluation(evaluation, config, run)).fit()

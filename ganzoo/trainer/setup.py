@@ -1,49 +1,33 @@
-"""Turning a request (model name, options, or an existing run) into a ready TrainState."""
+"""Turning a model spec and its resolved config into a ready TrainState, and restoring one from a checkpoint."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from ganzoo.config import resolve_config
-from ganzoo.data.base import DataRequest, LoadedData, check_batch_size
+from ganzoo.config import RunConfig
+from ganzoo.configure import unlabelled_message
+from ganzoo.data.base import DataInfo, LoadedData, check_batch_size
+from ganzoo.data.loading import load_data
+from ganzoo.device import resolve_device
+from ganzoo.driver import distributed
+from ganzoo.driver import precision as precision_lib
+from ganzoo.driver.distributed import World
+from ganzoo.driver.state import TrainingExtension, TrainState
 from ganzoo.errors import CheckpointError, ConfigError, DataError
-from ganzoo.plugins import get_registry
+from ganzoo.nets.base import Discriminator, Generator
 from ganzoo.registry import Registry
-from ganzoo.spec import BuildContext, DataInfo, Discriminator, Generator, ModelSpec
-from ganzoo.trainer import distributed
-from ganzoo.trainer import precision as precision_lib
-from ganzoo.trainer.checkpoint import Checkpoint, restore_optimizer, restore_rng
-from ganzoo.trainer.distributed import World
-from ganzoo.trainer.state import TrainState
+from ganzoo.spec import BuildContext, ModelSpec
+from ganzoo.storage.checkpoint import Checkpoint, restore_optimizer, restore_rng
 
 log = logging.getLogger(__name__)
-
-DEFAULT_DATASETS = {"image": "digits", "points": "ring"}
-
-
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> CUDA when available, else CPU; reject devices this machine lacks."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} asked for, but this machine has no CUDA GPU; use --device cpu")
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
-    return device
 
 
 def seed_everything(seed: int) -> None:
@@ -53,62 +37,17 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def dataset_name(spec: ModelSpec, user: Mapping[str, Any]) -> str:
-    """The dataset a run uses: the user's, else the variant's default, else its modality's."""
-    name = user.get("dataset") or spec.defaults.get("dataset") or DEFAULT_DATASETS.get(spec.modalities[0])
-    if not name:
-        raise ConfigError(f"model {spec.name!r} has no default dataset; pass --dataset")
-    return str(name)
-
-
-def resolve(registry: Registry, model: str, user: Mapping[str, Any]) -> tuple[ModelSpec, dict[str, Any]]:
-    """The variant's spec and its fully resolved, checked configuration."""
-    spec = registry.model(model)
-    dataset = registry.dataset(dataset_name(spec, user))
-    if dataset.modality not in spec.modalities:
-        raise DataError(
-            f"model {spec.name!r} trains on {'/'.join(spec.modalities)} data, but dataset "
-            f"{dataset.name!r} holds {dataset.modality} data"
-        )
-    if spec.conditional and not dataset.labelled:
-        raise DataError(unlabelled_message(spec, dataset.name))
-    defaults = {**dataset.defaults, **spec.defaults, "dataset": dataset.name}
-    config = resolve_config(defaults, spec.bounds, user)
-    registry.loss(config["loss"])  # unknown loss -> clear error before any work
-    if config.get("data_root"):  # absolute, so a resume from another directory finds the data
-        config["data_root"] = str(Path(config["data_root"]).expanduser().absolute())
-    return spec, config
-
-
-def unlabelled_message(spec: ModelSpec, dataset: str) -> str:
-    """The one line for a conditional model asked to train on data without class labels."""
-    return (f"model {spec.name!r} is conditional and needs class labels, but dataset {dataset!r} has none; "
-            "choose a labelled dataset (ganzoo list datasets)")
-
-
-def load_data(registry: Registry, config: Mapping[str, Any], split: str | None = None) -> LoadedData:
-    """Load the configured dataset (optionally another split, for reference statistics)."""
-    dataset = registry.dataset(config["dataset"])
-    request = DataRequest(
-        root=Path(config["data_root"]) if config.get("data_root") else None,
-        split=split or config["split"],
-        download=bool(config.get("download")),
-        image_size=config.get("image_size"),
-        seed=int(config["seed"]),
-        options=config,
-    )
-    return dataset.load(request)
-
-
-def build_models(spec: ModelSpec, info: DataInfo, config: Mapping[str, Any]) -> tuple[Generator, Discriminator]:
-    """Build G and D and check they honour the contracts."""
+def build_models(spec: ModelSpec, info: DataInfo, config: RunConfig) -> tuple[Generator, Discriminator | None]:
+    """Build G (and D, where the variant has one) and check they honour the contracts."""
     if spec.conditional and info.num_classes <= 0:
         raise DataError(unlabelled_message(spec, config["dataset"]))
     ctx = BuildContext(info, config)
     generator = spec.build_generator(ctx)
-    discriminator = spec.build_discriminator(ctx)
     if not isinstance(generator, Generator):
         raise TypeError(f"model {spec.name!r}: build_generator returned {type(generator).__name__}, not a ganzoo Generator")
+    if spec.build_discriminator is None:
+        return generator, None
+    discriminator = spec.build_discriminator(ctx)
     if not isinstance(discriminator, Discriminator):
         raise TypeError(
             f"model {spec.name!r}: build_discriminator returned {type(discriminator).__name__}, not a ganzoo Discriminator"
@@ -131,11 +70,11 @@ def adam(state: TrainState, params: Iterable[nn.Parameter], lr: float) -> torch.
 
 
 def default_optimizers(state: TrainState) -> dict[str, torch.optim.Optimizer]:
-    """Adam for G and D with lr_g / lr_d and betas (see :func:`adam`)."""
-    return {
-        "generator": adam(state, state.generator.parameters(), state.config["lr_g"]),
-        "discriminator": adam(state, state.discriminator.parameters(), state.config["lr_d"]),
-    }
+    """Adam for G (and D, where there is one) with lr_g / lr_d and betas (see :func:`adam`)."""
+    optimizers = {"generator": adam(state, state.generator.parameters(), state.config["lr_g"])}
+    if state.discriminator is not None:
+        optimizers["discriminator"] = adam(state, state.discriminator.parameters(), state.config["lr_d"])
+    return optimizers
 
 
 def compile_models(device: torch.device, *modules: nn.Module) -> None:
@@ -160,20 +99,11 @@ class CompileError(ConfigError):
     """torch.compile cannot be used here."""
 
 
-@dataclass
-class Prepared:
-    """A spec, its config and a TrainState ready to run."""
-
-    spec: ModelSpec
-    config: dict[str, Any]
-    state: TrainState
-
-
 def prepare_state(
-    registry: Registry, spec: ModelSpec, config: dict[str, Any], data: LoadedData | None = None,
-    world: World | None = None,
+    registry: Registry, spec: ModelSpec, config: RunConfig, data: LoadedData | None = None,
+    world: World | None = None, extensions: Sequence[TrainingExtension] = (),
 ) -> TrainState:
-    """Seed, load data (unless given), build models and optimisers on the configured device.
+    """Seed, load data (unless given), build models, optimisers and schedulers on the configured device.
 
     With a ``world`` of several processes this joins the process group first; every process
     builds the same initial weights (same seed), then draws its own random stream.
@@ -188,29 +118,28 @@ def prepare_state(
     data = data if data is not None else load_data(registry, config)
     check_batch_size(len(data), int(config["batch_size"]), world.size)
     generator, discriminator = build_models(spec, data.info, config)
-    generator.to(device)
-    discriminator.to(device)
     ctx = BuildContext(data.info, config)
     extras = dict(spec.build_extras(ctx, generator, discriminator)) if spec.build_extras else {}
-    for module in extras.values():
+    networks = [m for m in (generator, discriminator, *extras.values()) if m is not None]
+    for module in networks:
         module.to(device)
-    channels_last = (bool(config["channels_last"]) and data.info.modality == "image"
-                     and precision_lib.is_convolutional(generator, discriminator))
+    channels_last = (bool(config.get("channels_last")) and data.info.modality == "image"
+                     and precision_lib.is_convolutional(*networks))
     if channels_last and config["compile"] and device.type == "cuda":
         # torch 2.11's inductor fails a stride assertion in the compiled convolution backward of
         # channels_last DCGANs on CUDA (seen on an H100); compiled CUDA runs keep the default layout
         log.warning("--compile on CUDA: training in the default memory layout, not channels_last")
         channels_last = False
     if channels_last:
-        for module in (generator, discriminator, *extras.values()):
+        for module in networks:
             module.to(memory_format=torch.channels_last)
     config["precision"] = precision_lib.resolve_precision(config["precision"], device, channels_last)
     if config["compile"]:
-        compile_models(device, generator, discriminator)
+        compile_models(device, *[m for m in (generator, discriminator) if m is not None])
     state = TrainState(
         generator=generator,
         discriminator=discriminator,
-        loss=registry.loss(config["loss"]),
+        loss=registry.loss(config["loss"]) if discriminator is not None else None,
         config=config,
         data=data,
         device=device,
@@ -220,8 +149,10 @@ def prepare_state(
         scaler=precision_lib.grad_scaler(config["precision"], device),
         rank=world.rank,
         world_size=world.size,
+        extensions=list(extensions),
     )
     state.optimizers = (spec.build_optimizers or default_optimizers)(state)
+    state.schedulers = dict(spec.build_schedulers(state)) if spec.build_schedulers else {}
     distributed.seed_rank(world, int(config["seed"]), 0)
     return state
 
@@ -267,6 +198,17 @@ def restore_state(state: TrainState, checkpoint: Checkpoint) -> None:
             restore_optimizer(f"optim/{name}", optimizer, checkpoint.tensors, optim_desc[name])
         except (ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise CheckpointError(f"{checkpoint.path}: its {name} optimiser state does not fit this model ({exc})") from None
+    saved_schedulers = checkpoint.meta.get("schedulers", {})
+    for name, scheduler in state.schedulers.items():
+        if name not in saved_schedulers:
+            raise CheckpointError(f"{checkpoint.path}: no state for learning-rate scheduler {name!r}")
+        scheduler.load_state_dict(saved_schedulers[name])
+    for extension in state.extensions:
+        saved = checkpoint.module_state(extension_group(extension))
+        if extension.state_dict() and not saved:
+            raise CheckpointError(f"{checkpoint.path}: no state for training extension {extension.name!r} "
+                                  "(was the run trained without it?)")
+        extension.load_state_dict(saved)
     state.step = checkpoint.step
     state.batches_drawn = int(checkpoint.meta.get("batches_drawn", 0))
     try:
@@ -278,5 +220,22 @@ def restore_state(state: TrainState, checkpoint: Checkpoint) -> None:
     distributed.seed_rank(World(state.rank, state.world_size), int(state.config["seed"]), state.step)
 
 
-def registry_or_default(registry: Registry | None) -> Registry:
-    return registry if registry is not None else get_registry()
+def extension_group(extension: TrainingExtension) -> str:
+    """Where an extension's state lives in a checkpoint."""
+    return f"extension/{extension.name}"
+
+
+def scheduler_states(state: TrainState) -> dict[str, dict]:
+    """JSON-ready state of each learning-rate scheduler (checkpoint metadata is JSON)."""
+    out = {}
+    for name, scheduler in state.schedulers.items():
+        saved = scheduler.state_dict()
+        try:
+            json.dumps(saved)
+        except TypeError as exc:
+            raise TypeError(f"scheduler {name!r}: its state is not JSON ({exc}); use schedulers whose lambdas are "
+                            "plain functions") from None
+        out[name] = saved
+    return out
+
+

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ganzoo.hookspecs import hookimpl
-from ganzoo.spec import ModelSpec
+from ganzoo.plugin import ModelSpec, Option, hookimpl
 from ganzoo_acgan.models import build_discriminator, build_generator
-from ganzoo_acgan.step import acgan_step
+from ganzoo_acgan.objective import ACGANObjective
 
 SPEC = ModelSpec(
     name="acgan",
@@ -17,23 +16,16 @@ SPEC = ModelSpec(
     conditional=True,
     build_generator=build_generator,
     build_discriminator=build_discriminator,
-    train_step=acgan_step,
-    defaults={
-        "latent_dim": 100,
-        "embed_dim": 10,
-        "g_width": 32,
-        "d_width": 32,
-        "image_size": 32,
-        "class_weight": 1.0,
-        "classify_fakes": False,
-        "steps": 1500,
-        "batch_size": 64,
-        "lr_g": 2e-4,
-        "lr_d": 2e-4,
-        "betas": (0.5, 0.999),
+    objective=ACGANObjective(),
+    options={
+        "latent_dim": Option(100, "size of z", 1, 4096),
+        "embed_dim": Option(10, "size of G's label embedding", 1, 1024),
+        "g_width": Option(32, "channels of G's last hidden layer", 1, 1024),
+        "d_width": Option(32, "channels of D's first layer", 1, 1024),
+        "class_weight": Option(1.0, "weight of the class cross-entropy in both players' losses", 0.0, None),
+        "classify_fakes": Option(False, "D also learns to classify generated samples (the paper's L_C on fakes)"),
     },
-    bounds={"latent_dim": (1, 4096), "embed_dim": (1, 1024), "g_width": (1, 1024), "d_width": (1, 1024),
-            "class_weight": (0.0, None)},
+    overrides={"image_size": 32, "steps": 1500, "batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)},
 )
 
 

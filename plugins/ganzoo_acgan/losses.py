@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
-from ganzoo.spec import LossSpec
+from ganzoo.plugin import LossSpec
 
 
 def class_loss(class_logits: Tensor, labels: Tensor) -> Tensor:

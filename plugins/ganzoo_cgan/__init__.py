@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ganzoo.hookspecs import hookimpl
-from ganzoo.spec import ModelSpec
+from ganzoo.plugin import ModelSpec, Option, hookimpl
 from ganzoo_cgan import models
 
 PAPER = "Mirza & Osindero 2014, Conditional Generative Adversarial Nets (arXiv:1411.1784)"
@@ -26,27 +25,16 @@ CGAN = ModelSpec(
     conditional=True,
     build_generator=models.build_mlp_generator,
     build_discriminator=models.build_mlp_discriminator,
-    defaults={
-        "latent_dim": 100,
-        "embed_dim": 16,
-        "g_hidden": 1024,
-        "d_hidden": 256,
-        "maxout_pieces": 5,
-        "dropout": 0.5,
-        "input_dropout": 0.0,
-        "image_size": 16,
-        "steps": 3000,
-        "batch_size": 100,
+    options={
+        "latent_dim": Option(100, "size of z", 1, 4096),
+        "embed_dim": Option(16, "size of the label embedding (in G and D)", 1, 1024),
+        "g_hidden": Option(1024, "units of each of G's two ReLU layers", 1, 16384),
+        "d_hidden": Option(256, "units of each of D's two maxout layers", 1, 16384),
+        "maxout_pieces": Option(5, "linear pieces per maxout unit", 1, 16),
+        "dropout": Option(0.5, "dropout after D's maxout layers", 0.0, 0.95),
+        "input_dropout": Option(0.0, "dropout on D's pixel input", 0.0, 0.95),
     },
-    bounds={
-        "latent_dim": (1, 4096),
-        "embed_dim": (1, 1024),
-        "g_hidden": (1, 16384),
-        "d_hidden": (1, 16384),
-        "maxout_pieces": (1, 16),
-        "dropout": (0.0, 0.95),
-        "input_dropout": (0.0, 0.95),
-    },
+    overrides={"image_size": 16, "steps": 3000, "batch_size": 100},
 )
 
 CGAN_CONV = ModelSpec(
@@ -57,19 +45,13 @@ CGAN_CONV = ModelSpec(
     conditional=True,
     build_generator=models.build_conv_generator,
     build_discriminator=models.build_conv_discriminator,
-    defaults={
-        "latent_dim": 100,
-        "embed_dim": 10,
-        "g_width": 32,
-        "d_width": 32,
-        "image_size": 32,
-        "steps": 3000,
-        "batch_size": 64,
-        "lr_g": 2e-4,
-        "lr_d": 2e-4,
-        "betas": (0.5, 0.999),
+    options={
+        "latent_dim": Option(100, "size of z", 1, 4096),
+        "embed_dim": Option(10, "size of the label embedding (G's extra latent, D's extra input maps)", 1, 1024),
+        "g_width": Option(32, "channels of G's last hidden layer", 1, 1024),
+        "d_width": Option(32, "channels of D's first layer", 1, 1024),
     },
-    bounds={"latent_dim": (1, 4096), "embed_dim": (1, 1024), "g_width": (1, 1024), "d_width": (1, 1024)},
+    overrides={"image_size": 32, "steps": 3000, "batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4, "betas": (0.5, 0.999)},
 )
 
 

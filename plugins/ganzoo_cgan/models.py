@@ -3,7 +3,7 @@ to the generator's latent input and to the discriminator's input.
 
 MLP form (the paper's): G gets [z, e(y)] and runs the vanilla GAN's ReLU MLP; D gets
 [flattened x, e(y)] and runs the vanilla GAN's maxout MLP with dropout.
-Convolutional form: the DCGAN networks of ``ganzoo_dcgan``; G gets [z, e(y)] as its latent,
+Convolutional form: ganzoo's shared DCGAN networks; G gets [z, e(y)] as its latent,
 D gets e(y) broadcast to extra input channels (one map per embedding unit).
 """
 
@@ -14,10 +14,15 @@ import math
 import torch
 from torch import Tensor, nn
 
-from ganzoo.errors import ConfigError
-from ganzoo.spec import BuildContext, Discriminator, Generator
-from ganzoo_dcgan.models import SIZES, DCGANDiscriminator, DCGANGenerator
-from ganzoo_vanilla.models import Maxout
+from ganzoo.plugin import (
+    BuildContext,
+    ConditionalDCGANGenerator,
+    DCGANDiscriminator,
+    Discriminator,
+    Generator,
+    Maxout,
+    square_image_shape,
+)
 
 
 def require_labels(labels: Tensor | None, who: str) -> Tensor:
@@ -64,19 +69,6 @@ class MLPConditionalDiscriminator(Discriminator):
         return self.net(torch.cat([pixels, self.embed(labels)], dim=1)).squeeze(1)
 
 
-class ConvConditionalGenerator(Generator):
-    """[z, e(y)] -> the DCGAN generator -> images (B, C, S, S) in [-1, 1]."""
-
-    def __init__(self, latent_dim: int, channels: int, size: int, num_classes: int, embed_dim: int, width: int) -> None:
-        super().__init__(latent_dim, (channels, size, size), num_classes)
-        self.embed = nn.Embedding(num_classes, embed_dim)
-        self.body = DCGANGenerator(latent_dim + embed_dim, channels, size, width)
-
-    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
-        labels = require_labels(labels, "this generator")
-        return self.body(torch.cat([z, self.embed(labels)], dim=1))
-
-
 class ConvConditionalDiscriminator(Discriminator):
     """[x, e(y) broadcast over the image] -> the DCGAN discriminator -> logits (B,)."""
 
@@ -91,17 +83,6 @@ class ConvConditionalDiscriminator(Discriminator):
         return self.body(torch.cat([x, maps], dim=1))
 
 
-def square_image_shape(ctx: BuildContext, model: str) -> tuple[int, int]:
-    """(channels, size) of square 1- or 3-channel images the DCGAN-style networks can make."""
-    channels, height, width = ctx.data.shape
-    if height != width or height not in SIZES:
-        raise ConfigError(f"{model} makes square {' or '.join(f'{s}x{s}' for s in SIZES)} images, not {height}x{width}; "
-                          "set --image-size 32 or 64")
-    if channels not in (1, 3):
-        raise ConfigError(f"{model} needs 1 or 3 channels, got {channels}")
-    return channels, height
-
-
 def build_mlp_generator(ctx: BuildContext) -> MLPConditionalGenerator:
     return MLPConditionalGenerator(ctx["latent_dim"], ctx.data.shape, ctx.data.num_classes, ctx["embed_dim"],
                                    ctx["g_hidden"])
@@ -112,12 +93,12 @@ def build_mlp_discriminator(ctx: BuildContext) -> MLPConditionalDiscriminator:
                                        ctx["maxout_pieces"], ctx["dropout"], ctx["input_dropout"])
 
 
-def build_conv_generator(ctx: BuildContext) -> ConvConditionalGenerator:
-    channels, size = square_image_shape(ctx, "cgan-conv")
-    return ConvConditionalGenerator(ctx["latent_dim"], channels, size, ctx.data.num_classes, ctx["embed_dim"],
+def build_conv_generator(ctx: BuildContext) -> ConditionalDCGANGenerator:
+    channels, size = square_image_shape(ctx.data, "cgan-conv")
+    return ConditionalDCGANGenerator(ctx["latent_dim"], channels, size, ctx.data.num_classes, ctx["embed_dim"],
                                     ctx["g_width"])
 
 
 def build_conv_discriminator(ctx: BuildContext) -> ConvConditionalDiscriminator:
-    channels, size = square_image_shape(ctx, "cgan-conv")
+    channels, size = square_image_shape(ctx.data, "cgan-conv")
     return ConvConditionalDiscriminator(channels, size, ctx.data.num_classes, ctx["embed_dim"], ctx["d_width"])

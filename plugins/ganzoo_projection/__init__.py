@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ganzoo.hookspecs import hookimpl
-from ganzoo.spec import ModelSpec
+from ganzoo.plugin import ModelSpec, Option, hookimpl
 from ganzoo_projection.models import build_discriminator, build_generator
 
 SPEC = ModelSpec(
@@ -17,19 +16,13 @@ SPEC = ModelSpec(
     conditional=True,
     build_generator=build_generator,
     build_discriminator=build_discriminator,
-    defaults={
-        "latent_dim": 100,
-        "g_width": 32,
-        "d_width": 32,
-        "image_size": 32,
-        "loss": "hinge",
-        "steps": 3000,
-        "batch_size": 64,
-        "lr_g": 2e-4,
-        "lr_d": 2e-4,
-        "betas": (0.5, 0.999),
+    options={
+        "latent_dim": Option(100, "size of z", 1, 4096),
+        "g_width": Option(32, "channels of G's last hidden layer", 1, 1024),
+        "d_width": Option(32, "channels of D's first layer", 1, 1024),
     },
-    bounds={"latent_dim": (1, 4096), "g_width": (1, 1024), "d_width": (1, 1024)},
+    overrides={"image_size": 32, "loss": "hinge", "steps": 3000, "batch_size": 64, "lr_g": 2e-4, "lr_d": 2e-4,
+               "betas": (0.5, 0.999)},
 )
 
 

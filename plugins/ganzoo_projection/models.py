@@ -11,41 +11,18 @@ affine parameters, followed by a per-class gain and bias (the paper's choice for
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.parametrizations import spectral_norm
 
-from ganzoo.errors import ConfigError
-from ganzoo.spec import BuildContext, Discriminator, Generator
-
-SIZES = (32, 64)
-
-
-def stages(size: int) -> int:
-    """Stride-2 layers between 4x4 and size x size."""
-    if size not in SIZES:
-        raise ConfigError(f"projection makes {' or '.join(f'{s}x{s}' for s in SIZES)} images, not {size}x{size}; "
-                          "set --image-size 32 or 64")
-    return int(math.log2(size)) - 2
-
-
-class ConditionalBatchNorm2d(nn.Module):
-    """Batch norm whose scale and shift are looked up by class: gamma[y] * BN(x) + beta[y]."""
-
-    def __init__(self, num_features: int, num_classes: int) -> None:
-        super().__init__()
-        self.norm = nn.BatchNorm2d(num_features, affine=False)
-        self.gain = nn.Embedding(num_classes, num_features)
-        self.bias = nn.Embedding(num_classes, num_features)
-        nn.init.ones_(self.gain.weight)
-        nn.init.zeros_(self.bias.weight)
-
-    def forward(self, x: Tensor, labels: Tensor) -> Tensor:
-        gain = self.gain(labels).to(x.dtype)[:, :, None, None]
-        bias = self.bias(labels).to(x.dtype)[:, :, None, None]
-        return self.norm(x) * gain + bias
+from ganzoo.plugin import (
+    BuildContext,
+    ConditionalBatchNorm2d,
+    Discriminator,
+    Generator,
+    doubling_stages,
+    spectral_norm,
+    square_image_shape,
+)
 
 
 class ConditionalBNGenerator(Generator):
@@ -53,7 +30,7 @@ class ConditionalBNGenerator(Generator):
 
     def __init__(self, latent_dim: int, channels: int, size: int, num_classes: int, width: int) -> None:
         super().__init__(latent_dim, (channels, size, size), num_classes)
-        n = stages(size)
+        n = doubling_stages(size, "projection")
         widths = [width * 2 ** (n - 1 - i) for i in range(n)]  # e.g. 128, 64, 32 for 32x32, width 32
         self.convs = nn.ModuleList([nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False)])  # 1x1 -> 4x4
         self.convs.extend(nn.ConvTranspose2d(w_in, w_out, 4, 2, 1, bias=False)  # doubles the size each time
@@ -77,7 +54,7 @@ class ProjectionDiscriminator(Discriminator):
 
     def __init__(self, channels: int, size: int, num_classes: int, width: int) -> None:
         super().__init__()
-        n = stages(size)
+        n = doubling_stages(size, "projection")
         widths = [width * 2**i for i in range(n)]  # e.g. 32, 64, 128 for 32x32, width 32
         layers: list[nn.Module] = []
         for w_in, w_out in zip([channels, *widths], widths, strict=False):  # halves the size each time
@@ -98,18 +75,11 @@ class ProjectionDiscriminator(Discriminator):
         return out
 
 
-def _image_shape(ctx: BuildContext) -> tuple[int, int]:
-    channels, height, width = ctx.data.shape
-    if height != width:
-        raise ConfigError(f"projection needs square images, got {height}x{width}")
-    return channels, height
-
-
 def build_generator(ctx: BuildContext) -> ConditionalBNGenerator:
-    channels, size = _image_shape(ctx)
+    channels, size = square_image_shape(ctx.data, "projection", channels=None)
     return ConditionalBNGenerator(ctx["latent_dim"], channels, size, ctx.data.num_classes, ctx["g_width"])
 
 
 def build_discriminator(ctx: BuildContext) -> ProjectionDiscriminator:
-    channels, size = _image_shape(ctx)
+    channels, size = square_image_shape(ctx.data, "projection", channels=None)
     return ProjectionDiscriminator(channels, size, ctx.data.num_classes, ctx["d_width"])

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ganzoo.hookspecs import hookimpl
-from ganzoo.spec import DatasetSpec, ModelSpec
+from ganzoo.plugin import DatasetSpec, ModelSpec, Option, hookimpl
 from ganzoo_seqgan import oracle, text
 from ganzoo_seqgan.metrics import METRICS
 from ganzoo_seqgan.models import PAPER_FILTERS, PAPER_WINDOWS, build_discriminator, build_generator
-from ganzoo_seqgan.training import build_extras, build_optimizers, make_phases
+from ganzoo_seqgan.training import SCHEDULES, build_extras, build_optimizers, make_phases
+
+FROM_SCHEDULE = "(default: the schedule's)"
 
 SPEC = ModelSpec(
     name="seqgan",
@@ -26,44 +27,48 @@ SPEC = ModelSpec(
     phases=make_phases,
     build_extras=build_extras,
     build_optimizers=build_optimizers,
-    defaults={
-        "dataset": "oracle",
-        "emb_dim": 32,
-        "hidden_dim": 32,
-        "d_emb_dim": 64,
-        "d_windows": PAPER_WINDOWS,
-        "d_filters": PAPER_FILTERS,
-        "d_dropout": 0.25,
-        "d_l2": 0.2,
-        "batch_size": 64,
-        "lr_g": 0.01,
-        "lr_d": 1e-4,
-        "betas": (0.9, 0.999),
-        "grad_clip": 5.0,
-        "schedule": "cpu",
-        # None: taken from the schedule (see ganzoo_seqgan.training.SCHEDULES)
-        "steps": None,
-        "mle_epochs": None,
-        "d_pretrain_rounds": None,
-        "d_negatives": None,
-        "d_epochs": None,
-        "d_steps": None,
-        "g_steps": 1,
-        "rollouts": 16,
-        "rollout_rate": 0.8,
-        "reward_baseline": False,
-        "log_every": 1,
-        "sample_every": 0,
-        "checkpoint_every": 10,
-        "num_samples": 20,
+    options={
+        "emb_dim": Option(32, "G's token embedding size", 1, 4096),
+        "hidden_dim": Option(32, "G's LSTM hidden size", 1, 4096),
+        "d_emb_dim": Option(64, "D's token embedding size", 1, 4096),
+        "d_windows": Option(PAPER_WINDOWS, "widths of D's convolution windows", 1, None),
+        "d_filters": Option(PAPER_FILTERS, "filters per window width (as many as d_windows)", 1, None),
+        "d_dropout": Option(0.25, "dropout before D's logit", 0.0, 0.95),
+        "d_l2": Option(0.2, "L2 weight penalty of D's output layer", 0.0, None),
+        "grad_clip": Option(5.0, "G's gradient-norm clip", 0.0, None),
+        "schedule": Option("cpu", "named schedule: cpu (fits 2 CPU cores) or paper (the reference code's)",
+                           choices=tuple(SCHEDULES)),
+        "mle_epochs": Option(None, f"MLE pre-training epochs of G {FROM_SCHEDULE}", 0, None, kind=int),
+        "d_pretrain_rounds": Option(None, f"D pre-training rounds {FROM_SCHEDULE}", 0, None, kind=int),
+        "d_negatives": Option(None, f"generated sequences per D round {FROM_SCHEDULE}", 1, None, kind=int),
+        "d_epochs": Option(None, f"epochs of D over each round's data {FROM_SCHEDULE}", 1, None, kind=int),
+        "g_steps": Option(1, "policy-gradient updates of G per adversarial round", 1, None),
+        "rollouts": Option(16, "Monte Carlo rollouts per prefix", 1, 1024),
+        "rollout_rate": Option(0.8, "share of its own weights the rollout policy keeps when it follows G", 0.0, 1.0),
+        "reward_baseline": Option(False, "subtract the batch's mean reward (a variance-reducing baseline)"),
     },
-    bounds={
-        "emb_dim": (1, 4096), "hidden_dim": (1, 4096), "d_emb_dim": (1, 4096), "d_dropout": (0.0, 0.95),
-        "d_l2": (0.0, None), "grad_clip": (0.0, None), "mle_epochs": (0, None), "d_pretrain_rounds": (0, None),
-        "d_negatives": (1, None), "d_epochs": (1, None), "g_steps": (1, None), "rollouts": (1, 1024),
-        "rollout_rate": (0.0, 1.0),
+    overrides={
+        "dataset": "oracle", "batch_size": 64, "lr_g": 0.01, "lr_d": 1e-4, "betas": (0.9, 0.999),
+        # None: the adversarial rounds (steps) and D rounds per step (d_steps) come from the schedule
+        "steps": None, "d_steps": None,
+        "log_every": 1, "sample_every": 0, "checkpoint_every": 10, "num_samples": 20,
     },
 )
+
+ORACLE_OPTIONS = {
+    "oracle_vocab": Option(oracle.DEFAULTS["oracle_vocab"], "vocabulary size of the oracle LSTM", 2, None),
+    "oracle_length": Option(oracle.DEFAULTS["oracle_length"], "sequence length", 1, None),
+    "oracle_emb_dim": Option(oracle.DEFAULTS["oracle_emb_dim"], "the oracle's embedding size", 1, None),
+    "oracle_hidden_dim": Option(oracle.DEFAULTS["oracle_hidden_dim"], "the oracle's LSTM hidden size", 1, None),
+    "oracle_seed": Option(oracle.DEFAULTS["oracle_seed"], "seed of the oracle's N(0, 1) parameters", 0, None),
+    "oracle_samples": Option(oracle.DEFAULTS["oracle_samples"], "training sequences drawn from the oracle", 1, None),
+}
+TEXT_OPTIONS = {
+    "text_test_file": Option(None, "held-out file (default: FILE_test.EXT beside the training file)", kind=str),
+    "text_max_length": Option(None, "longest sequence in tokens, end token included (default: the longest line)",
+                              2, None, kind=int),
+    "text_min_count": Option(1, "words seen fewer times become <unk>", 1, None),
+}
 
 
 @hookimpl
@@ -75,11 +80,11 @@ def register_models(register: Callable) -> None:
 def register_datasets(register: Callable) -> None:
     register(DatasetSpec(
         "oracle", "sequences of a random LSTM (SeqGAN's synthetic oracle: vocab 5000, length 20, 10,000 samples)",
-        "sequence", oracle.load_oracle, source="synthetic, from oracle_seed", defaults=dict(oracle.DEFAULTS),
+        "sequence", oracle.load_oracle, source="synthetic, from oracle_seed", options=ORACLE_OPTIONS,
     ))
     register(DatasetSpec(
         "text", "one sentence per line from --data-root FILE, word-level (held out: FILE_test.EXT)",
-        "sequence", text.load_text, source="your file", defaults=dict(text.DEFAULTS),
+        "sequence", text.load_text, source="your file", options=TEXT_OPTIONS, reads_files=True,
     ))
 
 

@@ -14,8 +14,7 @@ from collections.abc import Callable
 
 import torch
 
-from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
-from ganzoo.render import decode_tokens
+from ganzoo.plugin import EvalContext, MetricResult, MetricSpec, decode_tokens
 from ganzoo_seqgan import bleu as bleu_lib
 from ganzoo_seqgan.models import LSTMGenerator
 from ganzoo_seqgan.oracle import oracle_from_tensors

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from ganzoo.errors import ConfigError
-from ganzoo.spec import BuildContext, DataInfo, Discriminator, Generator
+from ganzoo.plugin import BuildContext, ConfigError, DataInfo, Discriminator, Generator
 
 PAPER_WINDOWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)

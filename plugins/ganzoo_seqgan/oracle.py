@@ -15,9 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ganzoo.data.base import DataRequest, TensorData
-from ganzoo.errors import ConfigError, DataError
-from ganzoo.spec import DataInfo
+from ganzoo.plugin import ConfigError, DataError, DataInfo, DataRequest, TensorData
 from ganzoo_seqgan.models import LSTMGenerator
 
 ARTIFACT_PREFIX = "oracle/"

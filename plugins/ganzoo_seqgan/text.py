@@ -12,18 +12,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from ganzoo.data.base import DataRequest, TensorData
-from ganzoo.errors import ConfigError, DataError
-from ganzoo.spec import DataInfo
+from ganzoo.plugin import ConfigError, DataError, DataInfo, DataRequest, TensorData
 
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
 SPECIALS = (PAD, START, END, UNK)
 TOKEN = re.compile(r"[\w']+|[^\w\s]")
-DEFAULTS: dict[str, Any] = {"text_test_file": None, "text_max_length": None, "text_min_count": 1}
 
 
 def tokenize(line: str) -> list[str]:

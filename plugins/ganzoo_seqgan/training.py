@@ -23,8 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganzoo.spec import BuildContext, Discriminator, Generator, Phase
-from ganzoo.trainer.state import TrainState
+from ganzoo.plugin import BuildContext, Discriminator, Generator, Phase, RunConfig, TrainState, unknown_name
 from ganzoo_seqgan.models import LSTMGenerator
 
 SCHEDULES: dict[str, dict[str, Any]] = {
@@ -42,8 +41,6 @@ SCHEDULE_KEYS = ("mle_epochs", "d_pretrain_rounds", "d_negatives", "d_epochs", "
 
 def resolved_schedule(hparams: Mapping[str, Any]) -> dict[str, int]:
     """The schedule's numbers: the named preset's, overridden by any the user set."""
-    from ganzoo.errors import unknown_name
-
     name = hparams["schedule"]
     if name not in SCHEDULES:
         raise unknown_name("schedule", name, SCHEDULES)
@@ -161,7 +158,7 @@ def follow(policy: nn.Module, G: nn.Module, keep: float) -> None:
         p_policy.lerp_(p_g, 1.0 - keep)
 
 
-def make_phases(hparams: Mapping[str, Any]) -> list[Phase]:
+def make_phases(hparams: RunConfig) -> list[Phase]:
     """The three phases with their lengths from the resolved schedule."""
     plan = resolved_schedule(hparams)
     adversarial_begin = plan["mle_epochs"] + plan["d_pretrain_rounds"]

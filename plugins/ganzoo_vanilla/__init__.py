@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ganzoo.hookspecs import hookimpl
-from ganzoo.spec import ModelSpec
+from ganzoo.plugin import ModelSpec, Option, hookimpl
 from ganzoo_vanilla.models import build_discriminator, build_generator
 
 SPEC = ModelSpec(
@@ -15,23 +14,14 @@ SPEC = ModelSpec(
     modality=("image", "points"),
     build_generator=build_generator,
     build_discriminator=build_discriminator,
-    defaults={
-        "latent_dim": 100,
-        "g_hidden": 1200,
-        "d_hidden": 240,
-        "maxout_pieces": 5,
-        "dropout": 0.5,
-        "steps": 3000,
-        "batch_size": 100,
-        "d_steps": 1,
+    options={
+        "latent_dim": Option(100, "size of z", 1, 4096),
+        "g_hidden": Option(1200, "units of each of G's two ReLU layers", 1, 16384),
+        "d_hidden": Option(240, "units of each of D's two maxout layers", 1, 16384),
+        "maxout_pieces": Option(5, "linear pieces per maxout unit", 1, 16),
+        "dropout": Option(0.5, "dropout after D's maxout layers (its input gets at most 0.2)", 0.0, 0.95),
     },
-    bounds={
-        "latent_dim": (1, 4096),
-        "g_hidden": (1, 16384),
-        "d_hidden": (1, 16384),
-        "maxout_pieces": (1, 16),
-        "dropout": (0.0, 0.95),
-    },
+    overrides={"steps": 3000, "batch_size": 100, "d_steps": 1},
 )
 
 

@@ -11,19 +11,7 @@ import math
 
 from torch import Tensor, nn
 
-from ganzoo.spec import BuildContext, Discriminator, Generator
-
-
-class Maxout(nn.Module):
-    """Maxout units (Goodfellow et al. 2013): the max over ``pieces`` linear maps."""
-
-    def __init__(self, in_features: int, units: int, pieces: int) -> None:
-        super().__init__()
-        self.units, self.pieces = units, pieces
-        self.linear = nn.Linear(in_features, units * pieces)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.linear(x).view(-1, self.units, self.pieces).amax(dim=2)
+from ganzoo.plugin import BuildContext, Discriminator, Generator, Maxout
 
 
 class MLPGenerator(Generator):

@@ -11,7 +11,7 @@ from torch import nn
 from ganzoo import api
 from ganzoo.plugins import get_registry
 from ganzoo_wgan.losses import LSGAN, WASSERSTEIN
-from ganzoo_wgan.step import gradient_penalty, interpolate
+from ganzoo_wgan.objective import gradient_penalty, interpolate
 
 
 def test_the_variant_and_losses_are_listed_from_this_distribution():
@@ -52,10 +52,11 @@ def test_interpolation_uses_one_weight_per_sample():
 
 
 def test_the_critic_has_no_batch_norm():
-    spec = get_registry().model("wgan-gp")
-    from ganzoo.spec import BuildContext, DataInfo
+    from ganzoo.plugin import BuildContext, DataInfo, RunConfig
 
-    critic = spec.build_discriminator(BuildContext(DataInfo("image", (1, 32, 32)), dict(spec.defaults)))
+    spec = get_registry().model("wgan-gp")
+    hparams = {name: option.default for name, option in spec.options.items()}
+    critic = spec.build_discriminator(BuildContext(DataInfo("image", (1, 32, 32)), RunConfig({"model": hparams})))
     assert not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in critic.modules())
     assert any(isinstance(m, nn.GroupNorm) and m.num_groups == 1 for m in critic.modules())  # layer norm
 

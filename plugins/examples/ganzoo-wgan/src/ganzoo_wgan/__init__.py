@@ -1,19 +1,18 @@
 """ganzoo plugin: WGAN-GP (Gulrajani et al. 2017) and three losses any image variant can use.
 
-A third-party distribution that uses only ganzoo's public plugin API: hooks from
-``ganzoo.hookspecs``, specs and base classes from ``ganzoo.spec``, the step helpers of
-``ganzoo.trainer``. Install it with ``pip install plugins/examples/ganzoo-wgan``.
+A third-party distribution that uses only ganzoo's plugin API module, ``ganzoo.plugin``: the
+hook marker, the spec and network base classes, and the shared driver's ``Objective``.
+Install it with ``pip install plugins/examples/ganzoo-wgan``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from ganzoo.hookspecs import hookimpl
-from ganzoo.spec import ModelSpec
+from ganzoo.plugin import ModelSpec, Option, hookimpl
 from ganzoo_wgan.losses import LSGAN, WASSERSTEIN
 from ganzoo_wgan.models import build_critic, build_generator
-from ganzoo_wgan.step import wgan_gp_step
+from ganzoo_wgan.objective import WGANGPObjective
 
 SPEC = ModelSpec(
     name="wgan-gp",
@@ -22,22 +21,15 @@ SPEC = ModelSpec(
     modality="image",
     build_generator=build_generator,
     build_discriminator=build_critic,
-    train_step=wgan_gp_step,
-    defaults={
-        "latent_dim": 128,
-        "g_width": 32,
-        "d_width": 32,
-        "gp_weight": 10.0,
-        "image_size": 32,
-        "loss": "wasserstein",
-        "d_steps": 5,
-        "steps": 1000,
-        "batch_size": 64,
-        "lr_g": 1e-4,
-        "lr_d": 1e-4,
-        "betas": (0.0, 0.9),
+    objective=WGANGPObjective(),
+    options={
+        "latent_dim": Option(128, "size of z", 1, 4096),
+        "g_width": Option(32, "channels of G's last hidden layer", 1, 1024),
+        "d_width": Option(32, "channels of the critic's first layer", 1, 1024),
+        "gp_weight": Option(10.0, "lambda: weight of the gradient penalty", 0.0, None),
     },
-    bounds={"latent_dim": (1, 4096), "g_width": (1, 1024), "d_width": (1, 1024), "gp_weight": (0.0, None)},
+    overrides={"image_size": 32, "loss": "wasserstein", "d_steps": 5, "steps": 1000, "batch_size": 64, "lr_g": 1e-4,
+               "lr_d": 1e-4, "betas": (0.0, 0.9)},
 )
 
 

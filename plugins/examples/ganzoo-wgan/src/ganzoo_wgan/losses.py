@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from ganzoo.spec import LossSpec
+from ganzoo.plugin import LossSpec
 
 
 def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:

@@ -9,25 +9,9 @@ sample's score depend on the rest of its batch (Gulrajani et al. 2017, section 4
 
 from __future__ import annotations
 
-import math
-
 from torch import Tensor, nn
 
-from ganzoo.errors import ConfigError
-from ganzoo.spec import BuildContext, Discriminator, Generator
-
-
-def upsampling_stages(size: int) -> int:
-    """Stride-2 layers between a 4x4 map and a size x size image."""
-    stages = int(math.log2(size)) - 2 if size > 0 else 0
-    if stages < 1 or 4 * 2**stages != size:
-        raise ConfigError(f"wgan-gp needs a square image side that is a power of two, at least 8; got {size}")
-    return stages
-
-
-def layer_norm(channels: int) -> nn.GroupNorm:
-    """Layer normalisation of a feature map over (C, H, W), with a scale and shift per channel."""
-    return nn.GroupNorm(1, channels)
+from ganzoo.plugin import BuildContext, Discriminator, Generator, doubling_stages, layer_norm, square_image_shape
 
 
 class ConvGenerator(Generator):
@@ -35,7 +19,7 @@ class ConvGenerator(Generator):
 
     def __init__(self, latent_dim: int, channels: int, size: int, width: int) -> None:
         super().__init__(latent_dim, (channels, size, size))
-        n = upsampling_stages(size)
+        n = doubling_stages(size, "wgan-gp")
         widths = [width * 2 ** (n - 1 - i) for i in range(n)]  # e.g. 256, 128, 64 for 32x32 and width 64
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(latent_dim, widths[0], 4, 1, 0, bias=False),  # 1x1 -> 4x4
@@ -56,7 +40,7 @@ class LayerNormCritic(Discriminator):
 
     def __init__(self, channels: int, size: int, width: int) -> None:
         super().__init__()
-        n = upsampling_stages(size)
+        n = doubling_stages(size, "wgan-gp")
         widths = [width * 2**i for i in range(n)]  # e.g. 64, 128, 256 for 32x32
         layers: list[nn.Module] = [nn.Conv2d(channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2)]
         for w_in, w_out in zip(widths, widths[1:], strict=False):  # halves the side each time
@@ -68,18 +52,11 @@ class LayerNormCritic(Discriminator):
         return self.net(x).view(len(x))
 
 
-def _image_shape(ctx: BuildContext) -> tuple[int, int]:
-    channels, height, width = ctx.data.shape
-    if height != width:
-        raise ConfigError(f"wgan-gp needs square images, got {height}x{width}")
-    return channels, height
-
-
 def build_generator(ctx: BuildContext) -> ConvGenerator:
-    channels, size = _image_shape(ctx)
+    channels, size = square_image_shape(ctx.data, "wgan-gp", sizes=None, channels=None)
     return ConvGenerator(ctx["latent_dim"], channels, size, ctx["g_width"])
 
 
 def build_critic(ctx: BuildContext) -> LayerNormCritic:
-    channels, size = _image_shape(ctx)
+    channels, size = square_image_shape(ctx.data, "wgan-gp", sizes=None, channels=None)
     return LayerNormCritic(channels, size, ctx["d_width"])

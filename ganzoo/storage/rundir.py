@@ -30,7 +30,7 @@ from safetensors.torch import save as safetensors_bytes
 from torch import Tensor
 
 from ganzoo.errors import CheckpointError, ConfigError
-from ganzoo.trainer.checkpoint import TEMP_SUFFIX, atomic_write_bytes, atomic_write_text
+from ganzoo.storage.checkpoint import TEMP_SUFFIX, atomic_write_bytes, atomic_write_text
 
 try:  # POSIX; elsewhere runs are not protected against two writers
     import fcntl

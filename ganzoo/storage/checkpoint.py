@@ -165,6 +165,7 @@ class Checkpoint:
 
     @property
     def config(self) -> dict[str, Any]:
+        """The stored configuration: sectioned, or one flat object in checkpoints of ganzoo 0.1."""
         return self.meta["config"]
 
     def module_state(self, name: str) -> dict[str, Tensor]:
@@ -179,11 +180,18 @@ def save_checkpoint(
     modules: dict[str, nn.Module],
     optimizers: dict[str, torch.optim.Optimizer],
     meta: dict[str, Any],
+    state_tensors: dict[str, dict[str, Tensor]] | None = None,
 ) -> None:
-    """Write modules, optimisers, RNG states and JSON metadata atomically to one safetensors file."""
+    """Write modules, optimisers, RNG states and JSON metadata atomically to one safetensors file.
+
+    ``state_tensors`` are further named groups of tensors (training extensions' state), stored
+    under ``GROUP/`` and read back with :meth:`Checkpoint.module_state`.
+    """
     tensors: dict[str, Tensor] = {}
     for name, module in modules.items():
         tensors.update(module_tensors(name, module))
+    for group, values in (state_tensors or {}).items():
+        tensors.update({f"{group}/{key}": _cpu(value) for key, value in values.items()})
     optim_desc: dict[str, Any] = {}
     for name, optimizer in optimizers.items():
         t, desc = optimizer_tensors(f"optim/{name}", optimizer)

@@ -1,0 +1,71 @@
+"""The options core declares, by section.
+
+A run's configuration has four sections: ``trainer`` (the loop and its numerics), ``model``
+(the variant's hyper-parameters, declared by its spec), ``data`` (the dataset and its
+options: the common ones here, the rest declared by the dataset spec) and ``eval`` (scoring
+during training). Tags in ``applies_to`` keep an option out of runs it means nothing to:
+a sequence model has no ``channels_last``, a dataset that reads no files has no ``data_root``,
+a model without a discriminator has no ``lr_d``. ``steps`` and ``d_steps`` may be None only
+where a variant's own schedule decides them (SeqGAN's).
+"""
+
+from __future__ import annotations
+
+from ganzoo.config.options import Option
+
+SECTIONS = ("trainer", "model", "data", "eval")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+IMAGE = frozenset({"image"})
+WITH_D = frozenset({"discriminator"})
+FILES = frozenset({"files"})
+
+TRAINER_OPTIONS: dict[str, Option] = {
+    "steps": Option(1000, "generator steps to train for", 1, None, nullable=True),
+    "batch_size": Option(64, "examples per batch", 1, None),
+    "lr_g": Option(2e-4, "generator learning rate", 0, 10, low_inclusive=False),
+    "lr_d": Option(2e-4, "discriminator learning rate", 0, 10, low_inclusive=False, applies_to=WITH_D),
+    "betas": Option((0.5, 0.999), "Adam betas", 0.0, 0.999999, length=2),
+    "d_steps": Option(1, "discriminator steps per generator step (k)", 1, 1000, applies_to=WITH_D, nullable=True),
+    "loss": Option("nonsaturating", "adversarial loss (ganzoo list losses)", applies_to=WITH_D),
+    "seed": Option(0, "random seed", 0, 2**63 - 1),
+    "device": Option("auto", "auto, cpu, cuda or cuda:N", affects_results=False),
+    "precision": Option(
+        "auto", "autocast precision; auto: bf16 for convolutional image models on CPUs with bf16 units, else fp32",
+        choices=PRECISIONS,
+    ),
+    "channels_last": Option(True, "channels_last memory format for convolutional image models (needed for fast bf16 "
+                                  "on CPUs)", applies_to=IMAGE),
+    "fused": Option(True, "fused Adam kernels where the device has them (else foreach)"),
+    "compile": Option(False, "torch.compile G and D (slower first steps; needs a C++ compiler on CPUs)"),
+    "log_every": Option(50, "steps between log lines in metrics.jsonl", 1, None, affects_results=False),
+    "sample_every": Option(500, "steps between sample grids (0: only at the end)", 0, None, affects_results=False),
+    "checkpoint_every": Option(500, "steps between checkpoints (0: only at the end)", 0, None, affects_results=False),
+    "keep_checkpoints": Option(3, "how many recent checkpoints to keep", 1, None, affects_results=False),
+    "num_samples": Option(64, "samples in each sample grid", 1, 4096, affects_results=False),
+}
+
+DATA_OPTIONS: dict[str, Option] = {
+    "dataset": Option(None, "dataset name (default: the model's, else one per modality)", kind=str),
+    "data_root": Option(None, "directory (or file) holding the dataset", kind=str, applies_to=FILES, affects_results=False),
+    "split": Option("train", "dataset split to train on"),
+    "download": Option(False, "allow downloading a missing dataset", applies_to=FILES, affects_results=False),
+    "image_size": Option(None, "resize images to this size (default: the dataset's)", 4, 1024, kind=int,
+                         applies_to=IMAGE),
+}
+
+EVAL_OPTIONS: dict[str, Option] = {
+    "eval_every": Option(0, "steps between evaluations (0: none; the last step is always scored when > 0)", 0, None,
+                         affects_results=False),
+    "eval_samples": Option(5000, "generated samples per evaluation during training", 1, None, affects_results=False),
+    "eval_metrics": Option("", "comma-separated metrics for eval_every (empty: the defaults)", affects_results=False),
+    "feature_extractor": Option("auto", "feature extractor for image scores (auto: the dataset's domain extractor)",
+                                applies_to=IMAGE, affects_results=False),
+}
+
+CORE_OPTIONS: dict[str, dict[str, Option]] = {"trainer": TRAINER_OPTIONS, "data": DATA_OPTIONS, "eval": EVAL_OPTIONS}
+"""Options core declares, by section (the model section is the spec's alone)."""
+
+
+def bookkeeping_options() -> frozenset[str]:
+    """Names of core options that change no result (logging, checkpoints, file locations, scoring during training)."""
+    return frozenset(name for options in CORE_OPTIONS.values() for name, opt in options.items() if not opt.affects_results)

@@ -1,0 +1,1 @@
+"""Network building blocks every variant may share: image-shape checks, DCGAN stacks, layers."""

@@ -1,0 +1,76 @@
+"""The network contracts: a Generator maps latents (and a condition) to samples, a Discriminator
+maps samples (and their condition) to one raw logit each. The trainer, the samplers, the metrics
+and ``ganzoo check`` rely on what these declare."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+class Generator(nn.Module):
+    """A generator: latent z and an optional condition y -> samples.
+
+    The condition is what the sample is asked to be: class labels (B,) for a class-conditional
+    generator (``num_classes > 0``), or source images for an image-conditioned one
+    (``condition_shape`` set: pix2pix-like translation). Subclasses call
+    ``super().__init__(latent_dim, output_shape, num_classes, condition_shape)`` and implement
+    :meth:`forward`. Variants whose sampling is not a single forward pass (autoregressive text,
+    say) override :meth:`sample` instead.
+    """
+
+    def __init__(self, latent_dim: int, output_shape: tuple[int, ...], num_classes: int = 0,
+                 condition_shape: tuple[int, ...] | None = None) -> None:
+        super().__init__()
+        self.latent_dim = int(latent_dim)
+        self.output_shape = tuple(int(s) for s in output_shape)
+        self.num_classes = int(num_classes)
+        self.condition_shape = tuple(int(s) for s in condition_shape) if condition_shape is not None else None
+
+    @property
+    def image_conditioned(self) -> bool:
+        """True when each sample is made from a given image (the condition cannot be drawn at random)."""
+        return self.condition_shape is not None
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the first parameter (CPU for a parameter-free module)."""
+        for p in self.parameters():
+            return p.device
+        return torch.device("cpu")
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """Draw n latent vectors from the prior N(0, I)."""
+        if generator is not None and generator.device != self.device:
+            z = torch.randn(n, self.latent_dim, generator=generator, device=generator.device)
+            return z.to(self.device)
+        return torch.randn(n, self.latent_dim, generator=generator, device=self.device)
+
+    def sample_labels(self, n: int, generator: torch.Generator | None = None) -> Tensor | None:
+        """Uniform class labels for a conditional generator, None for an unconditional one."""
+        if self.num_classes <= 0:
+            return None
+        gen_device = generator.device if generator is not None else self.device
+        labels = torch.randint(self.num_classes, (n,), generator=generator, device=gen_device)
+        return labels.to(self.device)
+
+    def sample(
+        self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None
+    ) -> Tensor:
+        """Generate n samples; ``labels`` is the condition (class labels, or source images for an
+        image-conditioned generator). Class labels are drawn uniformly when none are given."""
+        if labels is None:
+            if self.image_conditioned:
+                raise ValueError("this generator translates images: pass the source images as labels")
+            labels = self.sample_labels(n, generator)
+        return self(self.sample_latent(n, generator), labels)
+
+
+class Discriminator(nn.Module):
+    """A discriminator: samples (and their optional condition: labels or source images) -> raw logits (B,)."""
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
+        raise NotImplementedError

@@ -6,9 +6,12 @@ a slow spell on a shared machine lands on all of them alike. One untimed warm-up
 cache first. The table gives the median wall time per command and the ratio of `ganzoo list` to
 `import torch`, the floor any command that loads plugins pays.
 
-Run:  python benchmarks/perf/cli_startup.py [--rounds 5] [--json-out FILE] [--importtime]
+Run:  python benchmarks/perf/cli_startup.py [--rounds 5] [--json-out FILE] [--importtime] [--baseline DIR]
 
 ``--importtime`` also prints the heaviest top-level packages `ganzoo list` imports (from ``python -X importtime``).
+``--baseline DIR`` times another source tree of ganzoo (an exported older commit, say) in the same rounds: its
+commands run with DIR as working directory and DIR/plugins first on PYTHONPATH, so its modules shadow the
+installed ones.
 """
 
 from __future__ import annotations
@@ -21,52 +24,70 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 PY = sys.executable
-COMMANDS: dict[str, list[str]] = {
-    "import torch": [PY, "-c", "import torch"],
-    "ganzoo --version": [PY, "-m", "ganzoo", "--version"],
-    "ganzoo --help": [PY, "-m", "ganzoo", "--help"],
-    "ganzoo list": [PY, "-m", "ganzoo", "list"],
-    "ganzoo info dcgan": [PY, "-m", "ganzoo", "info", "dcgan"],
-    "ganzoo info seqgan": [PY, "-m", "ganzoo", "info", "seqgan"],
-}
+ROOT = Path(__file__).resolve().parents[2]
+GANZOO_ARGS = (["--version"], ["--help"], ["list"], ["info", "dcgan"], ["info", "seqgan"])
 TOP_IMPORTS = 15
 
 
-def run_once(argv: list[str]) -> float:
+@dataclass(frozen=True)
+class Command:
+    """One process to time: its arguments, working directory and extra environment."""
+
+    argv: list[str]
+    cwd: Path = ROOT
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def commands(baseline: Path | None = None) -> dict[str, Command]:
+    """`import torch` and the ganzoo commands of this tree (and of the baseline tree, when given), by label."""
+    out = {"import torch": Command([PY, "-c", "import torch"])}
+    out.update({f"ganzoo {' '.join(args)}": Command([PY, "-m", "ganzoo", *args]) for args in GANZOO_ARGS})
+    if baseline is not None:
+        env = {"PYTHONPATH": os.pathsep.join([str(baseline), str(baseline / "plugins")])}
+        out.update({f"ganzoo {' '.join(args)} (baseline)": Command([PY, "-m", "ganzoo", *args], baseline, env)
+                    for args in GANZOO_ARGS})
+    return out
+
+
+def run_once(command: Command) -> float:
     """Wall seconds of one process; a failing command stops the benchmark (its time would mean nothing)."""
     start = time.perf_counter()
-    done = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(command.argv, cwd=command.cwd, env={**os.environ, **command.env}, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv[1:])} exited with {done.returncode}:\n{done.stderr}")
+        raise SystemExit(f"{' '.join(command.argv[1:])} exited with {done.returncode}:\n{done.stderr}")
     return elapsed
 
 
-def measure(rounds: int, warmup: int) -> dict[str, list[float]]:
+def measure(todo: dict[str, Command], rounds: int, warmup: int) -> dict[str, list[float]]:
     """Seconds per command per round, the commands interleaved in a rotating order."""
-    names = list(COMMANDS)
+    names = list(todo)
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(warmup + rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:
-            elapsed = run_once(COMMANDS[name])
+            elapsed = run_once(todo[name])
             if r >= warmup:
                 times[name].append(elapsed)
     return times
 
 
-def heaviest_imports(argv: list[str], top: int = TOP_IMPORTS) -> list[dict[str, Any]]:
+def heaviest_imports(command: Command, top: int = TOP_IMPORTS) -> list[dict[str, Any]]:
     """The top-level packages (torch, nltk, ganzoo_seqgan, ...) one command imports, by cumulative seconds.
 
     A package's time sums the cumulative times of its modules imported from outside it (``scipy`` and
     ``scipy.stats`` pulled in by nltk both count for scipy), so a package's time includes the packages
     it imports in turn: scipy counts again inside nltk.
     """
-    done = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True, check=True)
+    done = subprocess.run([command.argv[0], "-X", "importtime", *command.argv[1:]], cwd=command.cwd,
+                          env={**os.environ, **command.env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          check=True)
     entries = []  # (depth, module, cumulative us), children listed before their importer
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "[us]" not in line:
@@ -110,6 +131,9 @@ def report(result: dict[str, Any]) -> str:
     for name, row in result["commands"].items():
         lines.append(f"{name.ljust(width)}  {row['median_s']:8.3f} {row['min_s']:7.3f} {row['max_s']:7.3f}")
     lines += ["", f"ganzoo list / import torch: {result['list_vs_import_torch']:.2f}x"]
+    if "baseline" in result:
+        lines.append(f"ganzoo list (baseline) / import torch: {result['baseline_list_vs_import_torch']:.2f}x"
+                     f"   (baseline: {result['baseline']})")
     if "importtime_list" in result:
         lines += ["", "heaviest top-level imports of `ganzoo list` (-X importtime, cumulative s):"]
         lines += [f"  {row['cumulative_s']:7.3f}  {row['package']}" for row in result["importtime_list"]]
@@ -122,19 +146,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     parser.add_argument("--json-out", help="also write the result as JSON to this file")
     parser.add_argument("--importtime", action="store_true", help=f"list the {TOP_IMPORTS} heaviest imports of `ganzoo list`")
+    parser.add_argument("--baseline", type=Path, help="another ganzoo source tree to time in the same rounds")
     args = parser.parse_args(argv)
 
-    times = measure(args.rounds, args.warmup)
-    commands = {name: {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t), "runs_s": t}
-                for name, t in times.items()}
+    todo = commands(args.baseline.resolve() if args.baseline else None)
+    times = measure(todo, args.rounds, args.warmup)
+    rows = {name: {"median_s": statistics.median(t), "min_s": min(t), "max_s": max(t), "runs_s": t}
+            for name, t in times.items()}
     result: dict[str, Any] = {
         "machine": cpu_name(), "cpus": os.cpu_count(), "python": platform.python_version(),
         "torch": version("torch"), "torch_fidelity": version("torch-fidelity"), "rounds": args.rounds, "warmup": args.warmup,
-        "commands": commands,
-        "list_vs_import_torch": commands["ganzoo list"]["median_s"] / commands["import torch"]["median_s"],
+        "commands": rows,
+        "list_vs_import_torch": rows["ganzoo list"]["median_s"] / rows["import torch"]["median_s"],
     }
+    if args.baseline:
+        result["baseline"] = str(args.baseline)
+        result["baseline_list_vs_import_torch"] = rows["ganzoo list (baseline)"]["median_s"] / rows["import torch"]["median_s"]
     if args.importtime:
-        result["importtime_list"] = heaviest_imports(COMMANDS["ganzoo list"])
+        result["importtime_list"] = heaviest_imports(todo["ganzoo list"])
     print(report(result))
     if args.json_out:
         with open(args.json_out, "w") as f:

@@ -30,8 +30,9 @@ from ganzoo.benchmarking.results import WORK, append_row, latest_rows, read_rows
 from ganzoo.benchmarking.suite import RunSpec, Suite, load_suite
 from ganzoo.errors import ConfigError, GanzooError
 
-PRELOAD = ["torch", "ganzoo.training", "ganzoo.evaluation", "ganzoo.metrics.fidelity"]
-"""Imported once by the fork server the workers start from, instead of once per run."""
+PRELOAD = ["torch", "ganzoo.training", "ganzoo.evaluation", "ganzoo.metrics.fidelity", "ganzoo.metrics.extractors"]
+"""Imported once by the fork server the workers start from, instead of once per run (the extractors bring
+torch-fidelity, with torchvision and torch._dynamo, which the scores and the first optimiser need)."""
 GRACE_SECONDS = 60.0
 """How long a stopped worker may take to write its checkpoint before it is killed."""
 

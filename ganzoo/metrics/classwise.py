@@ -13,13 +13,12 @@ scores, so a run's FID and intra-FID share one extractor and one reference cache
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
-from ganzoo.metrics.extractors import DOMAIN_PREFIX, FEATURES, ResolvedExtractor, domain_weights, resolve_extractor
 from ganzoo.metrics.fidelity import (
     extractor_for,
     features_of_generator,
@@ -28,6 +27,9 @@ from ganzoo.metrics.fidelity import (
     reference_split,
     score_features,
 )
+
+if TYPE_CHECKING:  # at run time the functions that score import the extractors (and torch-fidelity with them)
+    from ganzoo.metrics.extractors import ResolvedExtractor
 
 MIN_PER_CLASS = 2
 """FID needs a covariance: at least two images of each class, generated and real."""
@@ -44,6 +46,8 @@ def samples_per_class(ctx: EvalContext) -> int:
 
 def per_class_features(ctx: EvalContext, extractor: ResolvedExtractor) -> list[dict[str, Tensor]]:
     """Features of generated samples of each class (computed once per evaluation and extractor)."""
+    from ganzoo.metrics.extractors import DOMAIN_PREFIX, FEATURES
+
     key = f"per-class-features:{extractor.name}"
     if key not in ctx.cache:
         domain = extractor.name.startswith(DOMAIN_PREFIX)
@@ -59,6 +63,8 @@ def per_class_features(ctx: EvalContext, extractor: ResolvedExtractor) -> list[d
 
 def classifier_for(ctx: EvalContext) -> ResolvedExtractor:
     """The judge: the chosen extractor when it is a domain classifier, else the dataset's own."""
+    from ganzoo.metrics.extractors import DOMAIN_PREFIX, domain_weights, resolve_extractor
+
     name = str(ctx.options.get("feature_extractor") or "auto")
     if not name.startswith(DOMAIN_PREFIX):
         name = DOMAIN_PREFIX + str(ctx.config["dataset"])
@@ -71,6 +77,8 @@ def classifier_for(ctx: EvalContext) -> ResolvedExtractor:
 
 def class_accuracy(ctx: EvalContext) -> MetricResult:
     """Share of each class's samples the domain classifier assigns to the class asked for."""
+    from ganzoo.metrics.extractors import domain_weights
+
     judge = classifier_for(ctx)
     per_class = per_class_features(ctx, judge)
     scores: dict[str, float] = {}

@@ -13,27 +13,25 @@ import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-import torch_fidelity
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
-from torch import Tensor
-from torch_fidelity.generative_model_base import GenerativeModelBase
-from torch_fidelity.metric_fid import fid_featuresdict_to_statistics, fid_statistics_to_metric
-from torch_fidelity.metric_isc import isc_featuresdict_to_metric
-from torch_fidelity.metric_kid import kid_featuresdict_to_metric
-from torch_fidelity.metric_prc import prc_featuresdict_to_metric
-from torch_fidelity.utils import get_featuresdict_from_dataset, get_featuresdict_from_generative_model
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ganzoo.data.base import epoch_permutation
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
-from ganzoo.metrics.extractors import ResolvedExtractor, cache_dir, default_extractor, resolve_extractor
 from ganzoo.nets.base import Generator
 from ganzoo.storage.checkpoint import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from ganzoo.metrics.extractors import ResolvedExtractor
+
+# torch-fidelity (which pulls in torchvision and torch._dynamo) and the extractors built on it are imported inside the
+# functions that score: registering these metrics, as `ganzoo list` does, must not cost seconds.
 
 FIDELITY_METRICS = ("fid", "isc", "kid", "prc")
 KID_SUBSET_SIZE = 1000
@@ -46,15 +44,20 @@ def to_uint8_rgb(images: Tensor) -> Tensor:
     return images.expand(-1, 3, -1, -1).contiguous() if images.shape[1] == 1 else images
 
 
-class FidelityGenerator(GenerativeModelBase):
+class FidelityGenerator(nn.Module):
     """A ganzoo generator as torch-fidelity's generative model.
 
     It declares no classes (torch-fidelity's conditional path crashes on recent NumPy); a
     conditional generator draws its own uniform labels from a seeded generator instead, or
-    makes every sample of class ``label`` when one is given.
+    makes every sample of class ``label`` when one is given. It becomes a (virtual) subclass of
+    torch-fidelity's abstract ``GenerativeModelBase`` when first built, so that this module
+    imports without torch-fidelity.
     """
 
     def __init__(self, generator: Generator, seed: int = FIDELITY_SEED, label: int | None = None) -> None:
+        from torch_fidelity.generative_model_base import GenerativeModelBase
+
+        GenerativeModelBase.register(FidelityGenerator)
         super().__init__()
         self.generator = generator
         self.labels_rng = torch.Generator().manual_seed(seed)
@@ -96,6 +99,8 @@ class ImageTensors(torch.utils.data.Dataset):
 
 def features_of_images(images: Tensor, extractor: Any, batch_size: int = 250, progress: bool | None = False) -> dict[str, Tensor]:
     """torch-fidelity features of a tensor of images in [-1, 1] (torch-fidelity's own bar when ``progress``)."""
+    from torch_fidelity.utils import get_featuresdict_from_dataset
+
     verbose = sys.stderr.isatty() if progress is None else progress
     return get_featuresdict_from_dataset(ImageTensors(images.cpu()), extractor, batch_size, False, True, verbose)
 
@@ -103,6 +108,8 @@ def features_of_images(images: Tensor, extractor: Any, batch_size: int = 250, pr
 def features_of_generator(generator: Generator, extractor: Any, num_samples: int, batch_size: int, seed: int,
                           cuda: bool, progress: bool | None = False, label: int | None = None) -> dict[str, Tensor]:
     """torch-fidelity features of ``num_samples`` generated images (all of class ``label`` when given), in batches."""
+    from torch_fidelity.utils import get_featuresdict_from_generative_model
+
     model = FidelityGenerator(generator, seed, label)
     with tqdm(total=num_samples, desc="generated images", unit="img", disable=_disabled(progress), leave=False) as bar:
         model.register_forward_hook(lambda module, args, out: bar.update(len(out)))
@@ -154,6 +161,8 @@ def reference_key(config: dict[str, Any], split: str, image_shape: tuple[int, ..
 
 def reference_features(ctx: EvalContext, extractor: ResolvedExtractor, feature_model: Any) -> Reference:
     """Real-image features (and labels) of the reference split, from the cache when present."""
+    from ganzoo.metrics.extractors import cache_dir
+
     split = reference_split(ctx)
     num_real = ctx.options.get("num_real")
     key = reference_key(ctx.config, split, ctx.data_info.shape, extractor, num_real)
@@ -191,6 +200,12 @@ def reference_split(ctx: EvalContext) -> str:
 def score_features(fake: dict[str, Tensor], real: dict[str, Tensor] | None, metrics: list[str], extractor_cls: Any,
                    seed: int = FIDELITY_SEED) -> dict[str, float]:
     """torch-fidelity's scores from two feature dicts (real may be None when only IS is asked)."""
+    import torch_fidelity
+    from torch_fidelity.metric_fid import fid_featuresdict_to_statistics, fid_statistics_to_metric
+    from torch_fidelity.metric_isc import isc_featuresdict_to_metric
+    from torch_fidelity.metric_kid import kid_featuresdict_to_metric
+    from torch_fidelity.metric_prc import prc_featuresdict_to_metric
+
     layer = extractor_cls.get_default_feature_layer_for_metric
     out: dict[str, float] = {}
     kwargs = {"verbose": False, "rng_seed": seed, "save_cpu_ram": True}
@@ -218,6 +233,8 @@ def score_features(fake: dict[str, Tensor], real: dict[str, Tensor] | None, metr
 
 def extractor_for(ctx: EvalContext) -> ResolvedExtractor:
     """The extractor named in the options, or the dataset's domain extractor, or Inception."""
+    from ganzoo.metrics.extractors import default_extractor, resolve_extractor
+
     name = ctx.options.get("feature_extractor") or "auto"
     if name == "auto":
         name = default_extractor(str(ctx.config["dataset"]))
@@ -226,6 +243,8 @@ def extractor_for(ctx: EvalContext) -> ResolvedExtractor:
 
 def _fidelity_scores(ctx: EvalContext) -> tuple[dict[str, float], dict[str, Any]]:
     """All requested torch-fidelity scores, computed once per evaluation and shared."""
+    import torch_fidelity
+
     if "fidelity" in ctx.cache:
         return ctx.cache["fidelity"]
     if ctx.generator.latent_dim <= 0:

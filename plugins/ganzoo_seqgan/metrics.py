@@ -15,7 +15,6 @@ from collections.abc import Callable
 import torch
 
 from ganzoo.plugin import EvalContext, MetricResult, MetricSpec, decode_tokens
-from ganzoo_seqgan import bleu as bleu_lib
 from ganzoo_seqgan.models import LSTMGenerator
 from ganzoo_seqgan.oracle import oracle_from_tensors
 
@@ -72,6 +71,8 @@ def nll_test(ctx: EvalContext) -> MetricResult:
 
 @full_precision
 def bleu_scores(ctx: EvalContext) -> MetricResult:
+    from ganzoo_seqgan import bleu as bleu_lib  # NLTK (with scipy, scikit-learn) costs a second: not when registering
+
     n = int(ctx.options.get("bleu_samples", min(ctx.num_samples, DEFAULT_BLEU_SAMPLES)))
     split = held_out_split(ctx)
     info = ctx.data_info

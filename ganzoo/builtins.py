@@ -48,7 +48,7 @@ def register_datasets(register: Callable) -> None:
     ))
     register(DatasetSpec(
         "folder", "any directory of images (--data-root); class sub-folders become labels", "image",
-        folder.load_folder, labelled=True, source="your files", defaults={"channels": "auto"},
+        folder.load_folder, labelled=True, source="your files", defaults={"channels": "auto"}, heldout_split=None,
     ))
     register(DatasetSpec(
         "ring", "8 Gaussians on a circle of radius 1, std 0.01 (mode-collapse benchmark)", "points",

@@ -209,6 +209,9 @@ class DatasetSpec:
     """Where the data comes from (for ``ganzoo info``)."""
     defaults: Mapping[str, Any] = field(default_factory=dict)
     """Dataset options users may set with ``--set`` (e.g. ``channels`` of a folder dataset)."""
+    heldout_split: str | None = "test"
+    """The split with other examples than the training split's, or None when every split is the same
+    examples (a folder): ``fit-extractor`` then holds out part of the training split instead."""
 
 
 def spec_summary(spec: ModelSpec) -> dict[str, Any]:

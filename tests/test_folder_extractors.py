@@ -1,4 +1,4 @@
-"""Folder datasets, honestly: grey stays grey, and a folder knows its own identity."""
+"""Folder datasets, honestly: a real held-out set, a folder that knows its identity, grey stays grey."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from PIL import Image
 import ganzoo
 from ganzoo.data.base import DataRequest
 from ganzoo.data.folder import load_folder, scan_folder
-from ganzoo.errors import DataError
+from ganzoo.errors import ConfigError, DataError
+from ganzoo.metrics.extractors import read_domain_meta
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 
@@ -29,6 +30,31 @@ def write_folder(root, per_class=10, classes=("a", "b"), mode="L", seed=0):
     return root
 
 
+# ---- 1. a held-out set the classifier never saw ----------------------------------------------------
+def test_a_folder_holds_out_a_seeded_fifth_of_its_images(tmp_path):
+    images = write_folder(tmp_path / "shapes", per_class=20)
+    result = ganzoo.fit_extractor("folder", data_root=images, image_size=16, epochs=1, out=tmp_path / "x.safetensors",
+                                  progress=False)
+    meta = read_domain_meta(result.path)
+    assert meta["train_size"] == 32 and meta["heldout_size"] == 8  # 40 images, not 40 "held out" of 40
+    assert meta["heldout"] == result.heldout and "20% of the training images, never used in fitting" in result.heldout
+    assert "seed-0 permutation" in result.heldout
+    again = ganzoo.fit_extractor("folder", data_root=images, image_size=16, epochs=1, out=tmp_path / "y.safetensors",
+                                 progress=False)
+    assert again.accuracy == result.accuracy  # the same seed holds out the same images
+
+
+def test_a_folder_has_no_separate_heldout_split_to_ask_for(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    images = write_folder(tmp_path / "shapes")
+    with pytest.raises(ConfigError, match="folder has no separate held-out split"):
+        ganzoo.fit_extractor("folder", data_root=images, heldout_split="test", epochs=1, progress=False)
+    result = cli("fit-extractor", "--dataset", "folder", "--data-root", images, "--image-size", "16", "--epochs", "1")
+    assert result.code == 0, result.err
+    assert "on 4 images, fitted on 16" in result.out and "held out: 20% of the training images" in result.out
+
+
+# ---- 2. a folder's identity -----------------------------------------------------------------------
 def test_the_identity_follows_path_and_content_not_just_sizes(tmp_path):
     a, b = write_folder(tmp_path / "a"), write_folder(tmp_path / "b")  # the same files in two places
     first = scan_folder(a).identity()

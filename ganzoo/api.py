@@ -133,19 +133,29 @@ def fit_extractor(
     *,
     data_root: str | Path | None = None,
     split: str = "train",
-    heldout_split: str | None = "test",
+    heldout_split: str | None = "auto",
     image_size: int | None = None,
     epochs: int = 30,
     seed: int = 0,
     out: str | Path | None = None,
     progress: bool | None = None,
 ) -> Any:
-    """Train the domain classifier `ganzoo-DATASET` used for image scores; returns a FitResult."""
+    """Train the domain classifier `ganzoo-DATASET` used for image scores; returns a FitResult.
+
+    ``heldout_split``: ``auto`` for the dataset's own held-out split, a split name, or None. Without one (None, a
+    dataset without a separate held-out split such as a folder, or a held-out split missing on disk) a seeded 20% of
+    ``split`` is held out from fitting instead.
+    """
     from ganzoo.data.base import DataRequest
-    from ganzoo.errors import DataError
+    from ganzoo.errors import ConfigError, DataError
     from ganzoo.metrics.fit import fit_extractor as fit
 
     spec = get_registry().dataset(dataset)
+    if heldout_split == "auto":
+        heldout_split = spec.heldout_split
+    elif heldout_split is not None and spec.heldout_split is None:
+        raise ConfigError(f"{dataset} has no separate held-out split (every split holds the same images); "
+                          "leave --heldout-split out and a seeded 20% of them is held out from fitting")
     root = Path(data_root) if data_root else None
     defaults = {key: as_option(opt).default for key, opt in spec.options.items()}
     train_data = spec.load(DataRequest(root=root, split=split, image_size=image_size, options=defaults))

@@ -49,8 +49,9 @@ def register_datasets(register: Callable) -> None:
     ))
     register(DatasetSpec(
         "folder", "any directory of images (--data-root); class sub-folders become labels", "image",
-        folder.load_folder, labelled=True, source="your files", reads_files=True,
-        options={"channels": Option(3, "channels to load the images with (1: grayscale, 3: RGB)", 1, 3)},
+        folder.load_folder, labelled=True, source="your files", reads_files=True, heldout_split=None,
+        options={"channels": Option("auto", "channels to load the images with: 1 (grayscale), 3 (RGB) or auto (1 when "
+                                            "every image is grayscale, else 3)", choices=("auto", "1", "3"))},
     ))
     register(DatasetSpec(
         "ring", "8 Gaussians on a circle of radius 1, std 0.01 (mode-collapse benchmark)", "points",

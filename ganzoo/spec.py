@@ -142,6 +142,9 @@ class DatasetSpec:
     """Where the data comes from (for ``ganzoo info``)."""
     options: Mapping[str, Option | Any] = field(default_factory=dict)
     reads_files: bool = False
+    heldout_split: str | None = "test"
+    """The split with other examples than the training split's, or None when every split is the same
+    examples (a folder): ``fit-extractor`` then holds out part of the training split instead."""
 
 
 @dataclass(frozen=True)

@@ -48,8 +48,9 @@ def eval_command(run: Path, metrics: str | None, num_samples: int, feature_extra
 @click.option("--dataset", required=True, help="A labelled image dataset (see `ganzoo list datasets`).")
 @click.option("--data-root", type=click.Path(path_type=Path), help="Where the dataset's files are.")
 @click.option("--split", default="train", show_default=True, help="Split to train the classifier on.")
-@click.option("--heldout-split", default="test", show_default=True,
-              help="Split to measure accuracy on; when it is missing, 20% of --split is held out instead.")
+@click.option("--heldout-split", default="auto", show_default=True,
+              help="Split to measure accuracy on (auto: the dataset's own, e.g. test). Without one (none, a folder, or a "
+                   "split missing on disk) a seeded 20% of --split is held out from fitting instead.")
 @click.option("--image-size", type=int, help="Resize images (default: the dataset's size).")
 @click.option("--epochs", type=click.IntRange(min=1), default=30, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -60,11 +61,14 @@ def fit_extractor_command(dataset: str, data_root: Path | None, split: str, held
     """Train the domain feature extractor `ganzoo-DATASET` (a small CNN classifier) for image scores."""
     from ganzoo import api
 
-    result = api.fit_extractor(dataset, data_root=data_root, split=split, heldout_split=heldout_split,
+    result = api.fit_extractor(dataset, data_root=data_root, split=split,
+                               heldout_split=None if heldout_split == "none" else heldout_split,
                                image_size=image_size, epochs=epochs, seed=seed, out=out)
     if as_json:
         emit_json({"path": str(result.path), **result.meta})
         return
-    held = f"{result.heldout}, {result.meta['heldout_size']} images"
-    click.echo(f"ganzoo-{dataset}: held-out accuracy {result.accuracy:.4f} ({held})")
+    meta = result.meta
+    click.echo(f"ganzoo-{dataset}: held-out accuracy {result.accuracy:.4f} on {meta['heldout_size']} images, "
+               f"fitted on {meta['train_size']}")
+    click.echo(f"held out: {result.heldout}")
     click.echo(f"weights: {result.path}")

@@ -1,20 +1,29 @@
 """`folder`: any directory of images, with optional class sub-folders.
 
 Files that are not readable images are skipped with a count; grayscale, RGBA, palette, CMYK
-and 16-bit images are converted to the dataset's channel count. A file whose header looks fine
-but whose pixels cannot be decoded (a truncated JPEG, say) is found only when it is read; it is
-then replaced by the next readable file, with a warning that names it, so training goes on and
-stays reproducible.
+and 16-bit images are converted to the dataset's channel count (``channels``: 1, 3, or auto,
+1 when every file is stored grayscale). A file whose header looks fine but whose pixels cannot
+be decoded (a truncated JPEG, say) is found only when it is read; it is then replaced by the
+next readable file, with a warning that names it, so training goes on and stays reproducible.
+
+The scan reads every file once and hashes its bytes: the folder's identity (resolved path and a
+digest of its files' relative paths and contents) goes into ``DataInfo.extras['identity']``, so
+an extractor fitted on one folder is never taken for another's.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageChops, UnidentifiedImageError
 
 from ganzoo.data.base import DataInfo, DataRequest, StreamData
 from ganzoo.data.images import check_image_size
@@ -27,16 +36,37 @@ log = logging.getLogger(__name__)
 
 
 UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+GRAY_MODES = {"1", "L", "LA", "La", "F"}
+"""PIL modes with one grey level per pixel (besides every 'I...' integer mode)."""
 
 
-def _readable(path: Path) -> bool:
-    """A cheap header check (it does not decode the pixels)."""
+def _grey_palette(data: bytes) -> bool:
+    """Whether a palette image shows greys only; it is decoded to tell (palette images are small as a rule).
+
+    One that cannot be decoded counts as colour here and is replaced when it is read, like any other.
+    """
     try:
-        with Image.open(path) as image:
-            image.verify()
-        return True
+        with Image.open(io.BytesIO(data)) as image:
+            red, green, blue = image.convert("RGB").split()
     except UNREADABLE:
         return False
+    return ImageChops.difference(red, green).getbbox() is None and ImageChops.difference(green, blue).getbbox() is None
+
+
+def _inspect(path: Path) -> tuple[bytes, bool] | None:
+    """A file's SHA-256 and whether it is stored grayscale; None when it is not a readable image.
+
+    One read of the bytes serves both the hash and a cheap header check (the pixels are not decoded).
+    """
+    try:
+        data = path.read_bytes()
+        with Image.open(io.BytesIO(data)) as image:
+            mode = image.mode
+            image.verify()
+    except UNREADABLE:
+        return None
+    gray = mode in GRAY_MODES or mode.startswith("I") or (mode in ("P", "PA") and _grey_palette(data))
+    return hashlib.sha256(data).digest(), gray
 
 
 def to_mode(image: Image.Image, mode: str) -> Image.Image:
@@ -60,8 +90,35 @@ def to_mode(image: Image.Image, mode: str) -> Image.Image:
     return image.convert(mode)
 
 
-def scan_folder(root: Path) -> tuple[list[Path], list[int], list[str], int]:
-    """Image files under root, their class index, the class names and the number skipped."""
+@dataclass(frozen=True)
+class FolderScan:
+    """What a scan of an image folder found."""
+
+    root: Path
+    """The folder, resolved (absolute, links followed)."""
+    files: list[Path]
+    labels: list[int]
+    classes: list[str]
+    skipped: int
+    grayscale: bool
+    """Every image is stored grayscale (so ``channels: auto`` loads 1 channel)."""
+    content_sha256: str
+    """SHA-256 over every image's path relative to the root and the SHA-256 of its bytes, in scan order."""
+
+    def identity(self) -> dict[str, Any]:
+        """What tells this folder from any other: its resolved path and its content digest.
+
+        ``digest`` hashes both; ``name`` is the folder's name made safe for file names.
+        """
+        root = str(self.root)
+        name = re.sub(r"[^A-Za-z0-9._-]+", "-", self.root.name).strip("-.") or "root"
+        digest = hashlib.sha256(f"{root}\n{self.content_sha256}".encode()).hexdigest()
+        return {"name": name, "root": root, "files": len(self.files), "content_sha256": self.content_sha256,
+                "digest": digest}
+
+
+def scan_folder(root: Path) -> FolderScan:
+    """The image files under root with their class index, the class names, the number skipped and the digests."""
     if not root.exists():
         raise DataError(f"folder: {root} does not exist; pass --data-root DIR with your images")
     if not root.is_dir():
@@ -72,19 +129,25 @@ def scan_folder(root: Path) -> tuple[list[Path], list[int], list[str], int]:
     files: list[Path] = []
     labels: list[int] = []
     skipped = 0
+    grayscale = True
+    content = hashlib.sha256()
     for label, directory in groups:
         pattern = "**/*" if subdirs else "*"
         for path in sorted(directory.glob(pattern)):
             if not path.is_file() or path.name.startswith("."):
                 continue
-            if path.suffix.lower() in IMAGE_SUFFIXES and _readable(path):
-                files.append(path)
-                labels.append(label)
-            else:
+            found = _inspect(path) if path.suffix.lower() in IMAGE_SUFFIXES else None
+            if found is None:
                 skipped += 1
+                continue
+            file_digest, gray = found
+            files.append(path)
+            labels.append(label)
+            grayscale = grayscale and gray
+            content.update(path.relative_to(root).as_posix().encode() + b"\0" + file_digest)
     if not files:
         raise DataError(f"folder: no readable images in {root} ({skipped} other files skipped)")
-    return files, labels, classes, skipped
+    return FolderScan(root.resolve(), files, labels, classes, skipped, grayscale, content.hexdigest())
 
 
 class ImageFiles(torch.utils.data.Dataset):
@@ -119,17 +182,30 @@ class ImageFiles(torch.utils.data.Dataset):
         raise DataError("folder: none of the images can be decoded")
 
 
+def channels_option(value: Any) -> int | None:
+    """The ``channels`` option: 1 or 3, or None for auto (decided by the scan)."""
+    if str(value) == "auto":
+        return None
+    try:
+        channels = int(value)
+    except (TypeError, ValueError):
+        channels = 0
+    if channels not in (1, 3):
+        raise DataError(f"folder: channels must be 1, 3 or auto, got {value!r}")
+    return channels
+
+
 def load_folder(request: DataRequest) -> StreamData:
-    """Images from --data-root; class sub-folders become labels; ``channels`` option 1 or 3."""
+    """Images from --data-root; class sub-folders become labels; ``channels`` 1, 3 or auto (1 for an all-grey folder)."""
     if request.root is None:
         raise DataError("folder: pass --data-root DIR, a directory of images (class sub-folders optional)")
     size = request.image_size or DEFAULT_SIZE
     check_image_size(size)
-    channels = int(request.options.get("channels", 3))
-    if channels not in (1, 3):
-        raise DataError(f"folder: channels must be 1 or 3, got {channels}")
-    files, labels, classes, skipped = scan_folder(Path(request.root).expanduser())
-    if skipped:
-        log.warning("folder: skipped %d files that are not readable images", skipped)
-    info = DataInfo("image", (channels, size, size), num_classes=len(classes), extras={"classes": classes})
-    return StreamData(ImageFiles(files, labels, size, channels), info)
+    requested = channels_option(request.options.get("channels", "auto"))
+    scan = scan_folder(Path(request.root).expanduser())
+    channels = requested or (1 if scan.grayscale else 3)
+    if scan.skipped:
+        log.warning("folder: skipped %d files that are not readable images", scan.skipped)
+    info = DataInfo("image", (channels, size, size), num_classes=len(scan.classes),
+                    extras={"classes": scan.classes, "identity": scan.identity()})
+    return StreamData(ImageFiles(scan.files, scan.labels, size, channels), info)

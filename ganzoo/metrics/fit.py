@@ -72,7 +72,8 @@ def fit_extractor(
 ) -> FitResult:
     """Train a DomainCNN on labelled images and save it with its held-out accuracy in the metadata.
 
-    Without a held-out split, the last 20% of a fixed permutation of the training images is held out.
+    Without a held-out split, the last 20% of a seed's permutation of the training images is held out:
+    the classifier never sees them in fitting.
     """
     torch.manual_seed(seed)
     x, y = _gather(train)
@@ -81,7 +82,8 @@ def fit_extractor(
         cut = int(len(x) * (1 - HOLDOUT_FRACTION))
         x_test, y_test = x[order[cut:]], y[order[cut:]]
         x, y = x[order[:cut]], y[order[:cut]]
-        heldout_name = f"last {HOLDOUT_FRACTION:.0%} of a seed-{seed} permutation of the training split"
+        heldout_name = (f"{HOLDOUT_FRACTION:.0%} of the training images, never used in fitting "
+                        f"(the last {len(x_test)} of a seed-{seed} permutation)")
     else:
         x_test, y_test = _gather(heldout)
     channels, size = int(x.shape[1]), int(x.shape[-1])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,15 @@ from tqdm.auto import tqdm
 from ganzoo.data.base import epoch_permutation
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
-from ganzoo.metrics.extractors import ResolvedExtractor, cache_dir, default_extractor, resolve_extractor
+from ganzoo.metrics.extractors import (
+    DOMAIN_PREFIX,
+    ResolvedExtractor,
+    cache_dir,
+    check_fitted_on,
+    default_extractor,
+    domain_weights,
+    resolve_extractor,
+)
 from ganzoo.spec import Generator
 from ganzoo.trainer.checkpoint import atomic_write_bytes
 
@@ -216,11 +225,33 @@ def score_features(fake: dict[str, Tensor], real: dict[str, Tensor] | None, metr
     return out
 
 
+def data_identity(ctx: EvalContext) -> Mapping[str, Any] | None:
+    """The identity the run's data records (a folder's path and content digest); None for a fixed dataset.
+
+    A run on a dataset without a separate held-out split (a folder) that predates identities gets its
+    data's identity as the data is now.
+    """
+    identity = ctx.data_info.extras.get("identity")
+    if identity is None:
+        from ganzoo.plugins import get_registry
+
+        datasets, name = get_registry().datasets, str(ctx.config["dataset"])
+        if name in datasets and datasets.get(name).value.heldout_split is None:
+            identity = ctx.real_data(ctx.config.get("split", "train")).info.extras.get("identity")
+    return identity
+
+
 def extractor_for(ctx: EvalContext) -> ResolvedExtractor:
-    """The extractor named in the options, or the dataset's domain extractor, or Inception."""
+    """The extractor named in the options, or the data's domain extractor, or Inception.
+
+    A domain extractor fitted on other data than the run's is refused (ExtractorDataMismatch).
+    """
     name = ctx.options.get("feature_extractor") or "auto"
+    dataset, identity = str(ctx.config["dataset"]), data_identity(ctx)
     if name == "auto":
-        name = default_extractor(str(ctx.config["dataset"]))
+        name = default_extractor(dataset, identity)
+    if name.startswith(DOMAIN_PREFIX):
+        check_fitted_on(domain_weights(name), dataset, identity)
     return resolve_extractor(name, ctx.options.get("inception_weights"))
 
 

@@ -140,7 +140,8 @@ def fit_extractor(
     out: str | Path | None = None,
     progress: bool | None = None,
 ) -> Any:
-    """Train the domain classifier `ganzoo-DATASET` used for image scores; returns a FitResult.
+    """Train the domain classifier `ganzoo-DATASET` (for a folder `ganzoo-folder-<name>-<digest8>`) used for image
+    scores; returns a FitResult.
 
     ``heldout_split``: ``auto`` for the dataset's own held-out split, a split name, or None. Without one (None, a
     dataset without a separate held-out split such as a folder, or a held-out split missing on disk) a seeded 20% of

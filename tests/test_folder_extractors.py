@@ -1,4 +1,4 @@
-"""Folder datasets, honestly: a real held-out set, a folder that knows its identity, grey stays grey."""
+"""Folder datasets and their extractors, honestly: a real held-out set, one extractor per folder, grey stays grey."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ import pytest
 from PIL import Image
 
 import ganzoo
-from ganzoo.data.base import DataRequest
+from conftest import TINY_DCGAN
+from ganzoo.configure import resolve_run
+from ganzoo.data.base import DataInfo, DataRequest
 from ganzoo.data.folder import load_folder, scan_folder
 from ganzoo.errors import ConfigError, DataError
-from ganzoo.metrics.extractors import read_domain_meta
+from ganzoo.metrics.base import EvalContext
+from ganzoo.metrics.extractors import DomainWeights, ExtractorDataMismatch, check_fitted_on, read_domain_meta
+from ganzoo.metrics.fidelity import data_identity
+from ganzoo.nets.base import Generator
+from ganzoo.plugins import get_registry
 
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 
@@ -54,7 +60,7 @@ def test_a_folder_has_no_separate_heldout_split_to_ask_for(tmp_path, cli, monkey
     assert "on 4 images, fitted on 16" in result.out and "held out: 20% of the training images" in result.out
 
 
-# ---- 2. a folder's identity -----------------------------------------------------------------------
+# ---- 2. one extractor per folder, refused for other data -------------------------------------------
 def test_the_identity_follows_path_and_content_not_just_sizes(tmp_path):
     a, b = write_folder(tmp_path / "a"), write_folder(tmp_path / "b")  # the same files in two places
     first = scan_folder(a).identity()
@@ -67,6 +73,72 @@ def test_the_identity_follows_path_and_content_not_just_sizes(tmp_path):
     assert scan_folder(a).identity()["digest"] != before["digest"]
     (a / "a" / "frame.bmp").rename(a / "a" / "other.bmp")
     assert scan_folder(a).identity()["content_sha256"] not in (before["content_sha256"], first["content_sha256"])
+
+
+def fitted(name, dataset="folder", identity=None):
+    return DomainWeights(name, None, {"dataset": dataset, "identity": identity})  # type: ignore[arg-type]
+
+
+def test_an_extractor_is_checked_against_the_data_it_scores():
+    a = {"name": "a", "root": "/data/a", "files": 10, "digest": "1" * 64}
+    b = {"name": "b", "root": "/data/b", "files": 12, "digest": "2" * 64}
+    check_fitted_on(fitted("ganzoo-folder-a-11111111", identity=a), "folder", a)
+    check_fitted_on(fitted("ganzoo-digits", "digits"), "digits", None)
+    with pytest.raises(ExtractorDataMismatch, match=r"was fitted on folder /data/a \(10 images, digest 11111111\), "
+                                                    r"not on this run's folder /data/b \(12 images, digest 22222222\)"):
+        check_fitted_on(fitted("ganzoo-folder-a-11111111", identity=a), "folder", b)
+    with pytest.raises(ExtractorDataMismatch, match="does not record which folder data it was fitted on"):
+        check_fitted_on(DomainWeights("ganzoo-folder", None, {"dataset": "folder"}), "folder", b)  # type: ignore[arg-type]
+    with pytest.raises(ExtractorDataMismatch, match="was fitted on folder /data/a .*, not on this run's digits"):
+        check_fitted_on(fitted("ganzoo-folder-a-11111111", identity=a), "digits", None)
+    check_fitted_on(fitted("ganzoo-digits", "digits"), "folder", b)  # a fixed dataset's: a declared shared feature space
+    check_fitted_on(fitted("ganzoo-digits", "digits"), "mnist", None)  # as the CPU leaderboard uses it
+
+
+@pytest.fixture
+def two_folders(tmp_path, monkeypatch):
+    """Folders A and B, an extractor fitted on each in a private cache, and a 1-step run on B."""
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    a, b = write_folder(tmp_path / "a", seed=1), write_folder(tmp_path / "b", seed=2)
+    names = [ganzoo.fit_extractor("folder", data_root=f, image_size=16, epochs=1, progress=False).meta["name"] for f in (a, b)]
+    run = tmp_path / "run-b"
+    ganzoo.train("dcgan", dataset="folder", data_root=b, image_size=32, steps=1, batch_size=4, out=run, progress=False,
+                 **TINY)
+    return a, b, names, run
+
+
+def test_each_folder_gets_its_own_extractor_and_eval_refuses_the_other(two_folders, cli):
+    a, b, (name_a, name_b), run = two_folders
+    digest_a, digest_b = scan_folder(a).identity()["digest"][:8], scan_folder(b).identity()["digest"][:8]
+    assert (name_a, name_b) == (f"ganzoo-folder-a-{digest_a}", f"ganzoo-folder-b-{digest_b}")
+    result = cli("eval", run, "--num-samples", "20", "--feature-extractor", name_a)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert f"{name_a} was fitted on folder {a} (20 images, digest {digest_a}), not on this run's folder {b}" in result.err
+    assert f"ganzoo fit-extractor --dataset folder --data-root {b}" in result.err
+    result = cli("eval", run, "--num-samples", "20", "--metrics", "isc", "--json")  # auto: B's own
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["protocol"]["isc"]["feature_extractor"] == name_b
+
+
+def test_eval_every_refuses_an_extractor_fitted_on_another_folder(two_folders, cli, tmp_path):
+    a, b, (name_a, _), _ = two_folders
+    result = cli("train", "dcgan", "--dataset", "folder", "--data-root", b, "--image-size", "32", "--steps", "2",
+                 "--batch-size", "4", "--eval-every", "1", "--set", "eval_samples=20", "--set", f"feature_extractor={name_a}",
+                 "--out", tmp_path / "run", "--quiet", *TINY_DCGAN)
+    assert result.code == 2 and result.err.count("\n") == 1 and f"{name_a} was fitted on folder {a}" in result.err
+
+
+def test_a_run_without_a_recorded_identity_is_checked_against_its_folder_as_it_is(tmp_path):
+    images = write_folder(tmp_path / "old")
+    info = DataInfo("image", (1, 32, 32), num_classes=2, extras={"classes": ["a", "b"]})  # as ganzoo 0.1.0 wrote it
+    registry = get_registry()
+    _, config = resolve_run(registry, "dcgan", {"dataset": "folder", "data_root": str(images), "channels": "3"})
+    ctx = EvalContext(Generator(16, (1, 32, 32)), config, info, None, [], registry=registry)
+    assert data_identity(ctx) == scan_folder(images).identity()
+    _, digits_config = resolve_run(registry, "dcgan", {})
+    digits = EvalContext(Generator(16, (1, 32, 32)), digits_config, DataInfo("image", (1, 32, 32)), None, [],
+                         registry=registry)
+    assert data_identity(digits) is None and not digits.cache  # a fixed dataset is not loaded for it
 
 
 # ---- 3. grey folders load as 1 channel -------------------------------------------------------------

@@ -10,7 +10,14 @@ from torch import Tensor
 
 from ganzoo.data.base import DataInfo
 from ganzoo.errors import ConfigError
-from ganzoo.metrics.extractors import DOMAIN_PREFIX, DomainCNN, domain_weights, domain_weights_path
+from ganzoo.metrics.extractors import (
+    DOMAIN_PREFIX,
+    DomainCNN,
+    check_fitted_on,
+    domain_weights,
+    domain_weights_path,
+    extractor_name,
+)
 
 NONE = "none"
 AUTO = "auto"
@@ -50,18 +57,20 @@ class DomainModel:
 
 def domain_model(choice: str, dataset: str, info: DataInfo, device: torch.device | str = "cpu") -> DomainModel | None:
     """``auto``: the dataset's own `ganzoo-<dataset>` when fitted here, else None; ``none``: None;
-    a `ganzoo-...` name: that classifier (an error when it is missing or cannot read these images)."""
+    a `ganzoo-...` name: that classifier (an error when it is missing, fitted on other data or cannot read these images)."""
     if choice == NONE:
         return None
     if info.modality != "image":
         raise ConfigError(f"a domain classifier reads images; this run's data is {info.modality}")
+    identity = info.extras.get("identity")
     if choice == AUTO:
-        choice = DOMAIN_PREFIX + dataset
+        choice = extractor_name(dataset, identity)
         if domain_weights_path(choice) is None:
             return None
     elif not choice.startswith(DOMAIN_PREFIX):
         raise ConfigError(f"feature extractor must be auto, none or a {DOMAIN_PREFIX}<dataset> classifier, got {choice!r}")
     weights = domain_weights(choice)
+    check_fitted_on(weights, dataset, identity)
     if info.shape[0] not in (1, 3) or weights.channels not in (1, 3):
         raise ConfigError(f"{choice} reads {weights.channels}-channel images; this run makes {info.shape[0]}-channel ones")
     network = weights.build().to(device)

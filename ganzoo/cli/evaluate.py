@@ -58,7 +58,10 @@ def eval_command(run: Path, metrics: str | None, num_samples: int, feature_extra
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def fit_extractor_command(dataset: str, data_root: Path | None, split: str, heldout_split: str, image_size: int | None,
                           epochs: int, seed: int, out: Path | None, as_json: bool) -> None:
-    """Train the domain feature extractor `ganzoo-DATASET` (a small CNN classifier) for image scores."""
+    """Train the domain feature extractor `ganzoo-DATASET` (a small CNN classifier) for image scores.
+
+    A folder's is named after the folder, `ganzoo-folder-<name>-<digest8>`, and scores only runs on that folder.
+    """
     from ganzoo import api
 
     result = api.fit_extractor(dataset, data_root=data_root, split=split,
@@ -68,7 +71,7 @@ def fit_extractor_command(dataset: str, data_root: Path | None, split: str, held
         emit_json({"path": str(result.path), **result.meta})
         return
     meta = result.meta
-    click.echo(f"ganzoo-{dataset}: held-out accuracy {result.accuracy:.4f} on {meta['heldout_size']} images, "
+    click.echo(f"{meta['name']}: held-out accuracy {result.accuracy:.4f} on {meta['heldout_size']} images, "
                f"fitted on {meta['train_size']}")
     click.echo(f"held out: {result.heldout}")
     click.echo(f"weights: {result.path}")

@@ -20,6 +20,7 @@ from torch import Tensor
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
 from ganzoo.metrics.fidelity import (
+    data_identity,
     extractor_for,
     features_of_generator,
     metric_layer,
@@ -62,13 +63,22 @@ def per_class_features(ctx: EvalContext, extractor: ResolvedExtractor) -> list[d
 
 
 def classifier_for(ctx: EvalContext) -> ResolvedExtractor:
-    """The judge: the chosen extractor when it is a domain classifier, else the dataset's own."""
-    from ganzoo.metrics.extractors import DOMAIN_PREFIX, domain_weights, resolve_extractor
+    """The judge: the chosen extractor when it is a domain classifier, else the data's own; never one fitted on other data."""
+    from ganzoo.metrics.extractors import (
+        DOMAIN_PREFIX,
+        check_fitted_on,
+        domain_weights,
+        extractor_name,
+        fit_command,
+        resolve_extractor,
+    )
 
     name = str(ctx.options.get("feature_extractor") or "auto")
+    dataset, identity = str(ctx.config["dataset"]), data_identity(ctx)
     if not name.startswith(DOMAIN_PREFIX):
-        name = DOMAIN_PREFIX + str(ctx.config["dataset"])
-    weights = domain_weights(name)  # a clear error naming `ganzoo fit-extractor` when there is none
+        name = extractor_name(dataset, identity)
+    weights = domain_weights(name, fit_command(dataset, identity))  # a clear error naming `ganzoo fit-extractor`
+    check_fitted_on(weights, dataset, identity)
     if weights.num_classes != ctx.generator.num_classes:
         raise ConfigError(f"classifier {name!r} knows {weights.num_classes} classes, but this model makes "
                           f"{ctx.generator.num_classes}; fit one on this run's dataset with `ganzoo fit-extractor`")

@@ -2,7 +2,9 @@
 
 `ganzoo-<dataset>`: a small CNN classifier ganzoo trains itself (``ganzoo fit-extractor``);
 pooled features for FID / KID / precision-recall, logits for IS. Weights for `digits` ship
-inside the package; others live in the user cache after ``fit-extractor``.
+inside the package; others live in the user cache after ``fit-extractor``. Data that records an
+identity (a folder of images) gets `ganzoo-<dataset>-<name>-<digest8>`, and is refused for a run
+on other data.
 `inception-v3-compat`: torch-fidelity's Inception, the one papers use (weights supplied offline).
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -121,16 +124,54 @@ def domain_weights_path(name: str) -> Path | None:
     return None
 
 
-def domain_weights(name: str) -> DomainWeights:
-    """Resolve a `ganzoo-<dataset>` extractor, or explain how to make one."""
+def domain_weights(name: str, fit_command: str | None = None) -> DomainWeights:
+    """Resolve a `ganzoo-<dataset>` extractor, or explain how to make one (``fit_command``, when the data is known)."""
     path = domain_weights_path(name)
     if path is None:
-        dataset = name.removeprefix(DOMAIN_PREFIX)
-        raise ConfigError(
-            f"no feature extractor {name!r}: fit one with `ganzoo fit-extractor --dataset {dataset}` "
-            f"(or choose --feature-extractor {INCEPTION})"
-        )
+        command = fit_command or f"ganzoo fit-extractor --dataset {name.removeprefix(DOMAIN_PREFIX)}"
+        raise ConfigError(f"no feature extractor {name!r}: fit one with `{command}` (or choose --feature-extractor {INCEPTION})")
     return DomainWeights(name, path, read_domain_meta(path))
+
+
+def extractor_name(dataset: str, identity: Mapping[str, Any] | None = None) -> str:
+    """The domain extractor of a dataset: `ganzoo-<dataset>`, or `ganzoo-<dataset>-<name>-<digest8>` for data with an
+    identity (a folder), so that each folder gets its own and two can be told apart by name."""
+    if identity is None:
+        return DOMAIN_PREFIX + dataset
+    return f"{DOMAIN_PREFIX}{dataset}-{identity['name']}-{str(identity['digest'])[:8]}"
+
+
+def fit_command(dataset: str, identity: Mapping[str, Any] | None = None) -> str:
+    """The command that fits the extractor of this data."""
+    root = f" --data-root {identity['root']}" if identity is not None else ""
+    return f"ganzoo fit-extractor --dataset {dataset}{root}"
+
+
+class ExtractorDataMismatch(ConfigError):
+    """A domain extractor fitted on other data than a run's: its features and held-out accuracy say nothing about it."""
+
+
+def _describe(dataset: str, identity: Mapping[str, Any] | None) -> str:
+    if identity is None:
+        return dataset
+    return f"{dataset} {identity['root']} ({identity['files']} images, digest {str(identity['digest'])[:8]})"
+
+
+def check_fitted_on(weights: DomainWeights, dataset: str, identity: Mapping[str, Any] | None) -> None:
+    """Refuse a domain extractor fitted on a folder that is not the run's data, or on an unrecorded one of its dataset.
+
+    An extractor of a fixed dataset (`ganzoo-digits`) stays usable on other data as a declared, shared feature
+    space: the CPU leaderboard scores its MNIST runs with it, and every protocol names the extractor.
+    """
+    fitted = weights.meta.get("identity")
+    if fitted is not None and fitted.get("digest") != (identity or {}).get("digest"):
+        where = f"{weights.name} was fitted on {_describe(str(weights.meta.get('dataset')), fitted)}"
+    elif fitted is None and identity is not None and weights.meta.get("dataset") == dataset:
+        where = f"{weights.name} does not record which {dataset} data it was fitted on (an older ganzoo made it)"
+    else:
+        return
+    raise ExtractorDataMismatch(f"{where}, not on this run's {_describe(dataset, identity)}; "
+                                f"fit one for this data with `{fit_command(dataset, identity)}`")
 
 
 def known_domain_extractors() -> list[str]:
@@ -225,7 +266,7 @@ def resolve_extractor(name: str, inception_weights: str | Path | None = None) ->
     raise ConfigError(f"unknown feature extractor {name!r} (known here: {', '.join(known)})")
 
 
-def default_extractor(dataset: str) -> str:
-    """The domain extractor for a dataset when one exists here, else Inception."""
-    name = DOMAIN_PREFIX + dataset
+def default_extractor(dataset: str, identity: Mapping[str, Any] | None = None) -> str:
+    """The domain extractor for a dataset (and its identity, for a folder) when one exists here, else Inception."""
+    name = extractor_name(dataset, identity)
     return name if domain_weights_path(name) is not None else INCEPTION

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -231,13 +232,33 @@ def score_features(fake: dict[str, Tensor], real: dict[str, Tensor] | None, metr
     return out
 
 
+def data_identity(ctx: EvalContext) -> Mapping[str, Any] | None:
+    """The identity the run's data records (a folder's path and content digest); None for a fixed dataset.
+
+    A run on a dataset without a separate held-out split (a folder) that predates identities gets its
+    data's identity as the data is now.
+    """
+    identity = ctx.data_info.extras.get("identity")
+    if identity is None and ctx.registry is not None:
+        datasets, name = ctx.registry.datasets, str(ctx.config["dataset"])
+        if name in datasets and datasets.get(name).value.heldout_split is None:
+            identity = ctx.real_data(ctx.config.get("split", "train")).info.extras.get("identity")
+    return identity
+
+
 def extractor_for(ctx: EvalContext) -> ResolvedExtractor:
-    """The extractor named in the options, or the dataset's domain extractor, or Inception."""
-    from ganzoo.metrics.extractors import default_extractor, resolve_extractor
+    """The extractor named in the options, or the data's domain extractor, or Inception.
+
+    A domain extractor fitted on other data than the run's is refused (ExtractorDataMismatch).
+    """
+    from ganzoo.metrics.extractors import DOMAIN_PREFIX, check_fitted_on, default_extractor, domain_weights, resolve_extractor
 
     name = ctx.options.get("feature_extractor") or "auto"
+    dataset, identity = str(ctx.config["dataset"]), data_identity(ctx)
     if name == "auto":
-        name = default_extractor(str(ctx.config["dataset"]))
+        name = default_extractor(dataset, identity)
+    if name.startswith(DOMAIN_PREFIX):
+        check_fitted_on(domain_weights(name), dataset, identity)
     return resolve_extractor(name, ctx.options.get("inception_weights"))
 
 

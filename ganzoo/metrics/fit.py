@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from ganzoo.data.base import TensorData, epoch_permutation
 from ganzoo.errors import DataError
-from ganzoo.metrics.extractors import DOMAIN_PREFIX, DomainCNN, cache_dir
+from ganzoo.metrics.extractors import DomainCNN, cache_dir, extractor_name
 from ganzoo.storage.checkpoint import atomic_write_bytes
 from ganzoo.version import __version__
 
@@ -73,7 +73,7 @@ def fit_extractor(
     """Train a DomainCNN on labelled images and save it with its held-out accuracy in the metadata.
 
     Without a held-out split, the last 20% of a seed's permutation of the training images is held out:
-    the classifier never sees them in fitting.
+    the classifier never sees them in fitting. The file is named after the data (its identity, for a folder).
     """
     torch.manual_seed(seed)
     x, y = _gather(train)
@@ -105,8 +105,12 @@ def fit_extractor(
             optimizer.step()
         schedule.step()
     held_acc = accuracy(model, x_test, y_test)
+    identity = train.info.extras.get("identity")
+    name = extractor_name(dataset, identity)
     meta = {
+        "name": name,
         "dataset": dataset,
+        "identity": identity,
         "accuracy": round(held_acc, 5),
         "heldout": heldout_name,
         "heldout_size": len(x_test),
@@ -119,7 +123,6 @@ def fit_extractor(
         "seed": seed,
         "ganzoo_version": __version__,
     }
-    name = DOMAIN_PREFIX + dataset
     path = Path(out) if out is not None else cache_dir() / "extractors" / f"{name}.safetensors"
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     atomic_write_bytes(path, safetensors_bytes(state, metadata={"ganzoo_extractor": json.dumps(meta)}))

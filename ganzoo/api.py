@@ -23,7 +23,7 @@ __all__ = [
     "list_plugins", "plugin_problems", "sample", "train",
 ]
 
-KINDS = ("models", "losses", "datasets", "metrics", "executors")
+KINDS = ("models", "losses", "datasets", "metrics", "executors", "extensions")
 
 
 def _describe(kind: str, entry: Any) -> dict[str, Any]:
@@ -115,17 +115,19 @@ def plugin_problems() -> list[str]:
 
 
 def evaluate(path: str | Path, protocol: Any = None, device: str = "cpu", *, progress: bool | None = False,
-             cache_dir: str | None = None, **fields: Any) -> Any:
+             cache_dir: str | None = None, weights: str = "auto", **fields: Any) -> Any:
     """Score a run directory or checkpoint under an EvalProtocol (or pass its fields as keywords:
-    ``metrics``, ``num_samples``, ``feature_extractor``, ...).
+    ``metrics``, ``num_samples``, ``feature_extractor``, ...). ``weights``: auto (the EMA weights where
+    the run kept them), raw or ema.
 
-    Returns an EvalReport: ``.scores`` by name, ``.protocols`` (how each was computed), ``.better``.
+    Returns an EvalReport: ``.scores`` by name, ``.protocols`` (how each was computed), ``.better``,
+    ``.weights`` (which weights were scored).
     """
     from ganzoo.evaluation import evaluate_run
     from ganzoo.metrics.protocol import EvalProtocol
 
     protocol = protocol if protocol is not None else EvalProtocol(**fields)
-    return evaluate_run(path, protocol, device, progress=progress, cache_dir=cache_dir)
+    return evaluate_run(path, protocol, device, progress=progress, cache_dir=cache_dir, weights=weights)
 
 
 def fit_extractor(

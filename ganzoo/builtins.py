@@ -11,6 +11,7 @@ from collections.abc import Callable
 from ganzoo import losses
 from ganzoo.config import Option
 from ganzoo.data import digits, folder, toy2d, vision
+from ganzoo.extensions.specs import EXTENSION_SPECS
 from ganzoo.hookspecs import hookimpl
 from ganzoo.metrics.classwise import CLASSWISE_SPECS
 from ganzoo.metrics.fidelity import FIDELITY_SPECS
@@ -66,4 +67,10 @@ def register_datasets(register: Callable) -> None:
 @hookimpl
 def register_metrics(register: Callable) -> None:
     for spec in (*FIDELITY_SPECS, *CLASSWISE_SPECS, *MODE_SPECS):
+        register(spec)
+
+
+@hookimpl
+def register_extensions(register: Callable) -> None:
+    for spec in EXTENSION_SPECS:
         register(spec)

@@ -20,15 +20,16 @@ from ganzoo.storage.rundir import RunDir
 
 
 def evaluate_run(path: str | Path, protocol: EvalProtocol | None = None, device: str = "cpu", *,
-                 progress: bool | None = False, cache_dir: str | None = None) -> EvalReport:
+                 progress: bool | None = False, cache_dir: str | None = None, weights: str = "auto") -> EvalReport:
     """Score the generator of a run directory or checkpoint.
 
     ``progress``: progress bars (True, False, or None for 'on a terminal'); ``cache_dir``: where
-    reference features are cached (default: ganzoo's cache).
+    reference features are cached (default: ganzoo's cache); ``weights``: auto (the EMA weights
+    where the run kept them), raw or ema. The report records the weights it scored.
     """
     protocol = protocol or EvalProtocol()
     registry = get_registry()
-    loaded = load_run(path, device)
+    loaded = load_run(path, device, weights=weights)
     specs = choose_metrics(registry, loaded.data_info, protocol.metrics, loaded.generator.num_classes > 0)
     ctx = EvalContext(
         generator=loaded.generator,
@@ -43,7 +44,9 @@ def evaluate_run(path: str | Path, protocol: EvalProtocol | None = None, device:
         options={**protocol.context_options(), "progress": progress, "cache_dir": cache_dir},
         registry=registry,
     )
-    return evaluate(ctx, specs, step=loaded.step)
+    report = evaluate(ctx, specs, step=loaded.step)
+    report.weights = loaded.weights
+    return report
 
 
 class TrainingEvaluation:
@@ -69,9 +72,10 @@ class TrainingEvaluation:
         """Evaluate the in-memory generator of a TrainState (in fp32 whatever the run's precision, like `ganzoo eval`)."""
         registry = get_registry()
         info = state.data.info
-        specs = choose_metrics(registry, info, self.protocol.metrics, state.generator.num_classes > 0)
+        weights, generator = state.sampling_choice()
+        specs = choose_metrics(registry, info, self.protocol.metrics, generator.num_classes > 0)
         ctx = EvalContext(
-            generator=state.generator,
+            generator=generator,
             config=state.config,
             data_info=info,
             run_dir=run.path,
@@ -84,6 +88,7 @@ class TrainingEvaluation:
             registry=registry,
         )
         report = evaluate(ctx, specs, step=state.step)
+        report.weights = weights
         self.keep_if_best(report, checkpoint, run)
         return report.to_json()
 

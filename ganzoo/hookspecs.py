@@ -38,3 +38,9 @@ def register_metrics(register: Callable) -> None:
 @hookspec
 def register_executors(register: Callable) -> None:
     """Add places ``ganzoo bench`` can run suites: call ``register(ExecutorSpec(...))``."""
+
+
+@hookspec
+def register_extensions(register: Callable) -> None:
+    """Add training extensions the shared driver applies to any variant (augmentation, regularisers,
+    weight averaging): call ``register(ExtensionSpec(...))``; users turn one on with ``--extension NAME[:ARGS]``."""

@@ -36,14 +36,14 @@ from ganzoo.nets.dcgan import (
 from ganzoo.nets.layers import ConditionalBatchNorm2d, Maxout, layer_norm, spectral_norm
 from ganzoo.nets.shapes import doubling_stages, square_image_shape
 from ganzoo.render import decode_tokens
-from ganzoo.spec import BuildContext, DatasetSpec, ExecutorSpec, ModelSpec, Phase
+from ganzoo.spec import BuildContext, DatasetSpec, ExecutorSpec, ExtensionSpec, ModelSpec, Phase
 from ganzoo.trainer.setup import adam
 
 __all__ = [
     "LOSS_OBJECTIVE", "Batch", "BuildContext", "ConditionalBatchNorm2d", "ConditionalDCGANGenerator", "ConfigError",
     "DCGANDiscriminator", "DCGANGenerator", "DataError", "DataInfo", "DataRequest", "DatasetSpec", "Discriminator",
-    "DiscriminatorStep", "EvalContext", "ExecutorSpec", "GanzooError", "Generator", "GeneratorStep", "LoadedData",
-    "LossSpec", "Losses", "Maxout", "MetricResult", "MetricSpec", "ModelSpec", "Objective", "Option", "Phase",
+    "DiscriminatorStep", "EvalContext", "ExecutorSpec", "ExtensionSpec", "GanzooError", "Generator", "GeneratorStep",
+    "LoadedData", "LossSpec", "Losses", "Maxout", "MetricResult", "MetricSpec", "ModelSpec", "Objective", "Option", "Phase",
     "RunConfig", "StreamData", "TensorData", "TrainState", "TrainingExtension", "adam", "decode_tokens",
     "discriminator_trunk", "doubling_stages", "frozen", "hookimpl", "init_weights", "k_step", "layer_norm",
     "spectral_norm", "square_image_shape", "unknown_name",

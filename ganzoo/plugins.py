@@ -30,6 +30,7 @@ HOOK_TABLES: dict[str, tuple[str, str]] = {
     "register_datasets": ("datasets", "DatasetSpec"),
     "register_metrics": ("metrics", "MetricSpec"),
     "register_executors": ("executors", "ExecutorSpec"),
+    "register_extensions": ("extensions", "ExtensionSpec"),
 }
 
 
@@ -167,9 +168,9 @@ def _fill_registry(manager: pluggy.PluginManager, records: dict[str, PluginRecor
     """Call every hook implementation on its own, so a hook that raises only loses its own entries."""
     from ganzoo.losses import LossSpec
     from ganzoo.metrics.base import MetricSpec
-    from ganzoo.spec import DatasetSpec, ExecutorSpec, ModelSpec
+    from ganzoo.spec import DatasetSpec, ExecutorSpec, ExtensionSpec, ModelSpec
 
-    classes = {cls.__name__: cls for cls in (ModelSpec, LossSpec, DatasetSpec, MetricSpec, ExecutorSpec)}
+    classes = {cls.__name__: cls for cls in (ModelSpec, LossSpec, DatasetSpec, MetricSpec, ExecutorSpec, ExtensionSpec)}
     registry = Registry()
     for hook_name, (table_name, class_name) in HOOK_TABLES.items():
         expected = classes[class_name]

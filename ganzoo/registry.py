@@ -84,14 +84,16 @@ class Registry:
     datasets: Table[Any] = field(default_factory=lambda: Table("dataset"))
     metrics: Table[Any] = field(default_factory=lambda: Table("metric"))
     executors: Table[Any] = field(default_factory=lambda: Table("executor"))
+    extensions: Table[Any] = field(default_factory=lambda: Table("training extension"))
 
     def table(self, kind: str) -> Table[Any]:
-        """The table for 'models', 'losses', 'datasets', 'metrics' or 'executors' (singular accepted too)."""
+        """The table for 'models', 'losses', 'datasets', 'metrics', 'executors' or 'extensions' (singular accepted too)."""
         key = kind if kind.endswith("s") else ("losses" if kind == "loss" else kind + "s")
         try:
             return getattr(self, key)
         except AttributeError:
-            raise unknown_name("registry kind", kind, ["models", "losses", "datasets", "metrics", "executors"]) from None
+            kinds = ["models", "losses", "datasets", "metrics", "executors", "extensions"]
+            raise unknown_name("registry kind", kind, kinds) from None
 
     def model(self, name: str) -> Any:
         """The ModelSpec registered under ``name``."""
@@ -112,3 +114,7 @@ class Registry:
     def executor(self, name: str) -> Any:
         """The ExecutorSpec registered under ``name``."""
         return self.executors.get(name).value
+
+    def extension(self, name: str) -> Any:
+        """The ExtensionSpec registered under ``name``."""
+        return self.extensions.get(name).value

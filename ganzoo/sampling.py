@@ -14,6 +14,7 @@ from ganzoo.data.base import DataInfo
 from ganzoo.data.loading import load_data
 from ganzoo.device import resolve_device
 from ganzoo.errors import CheckpointError, ConfigError
+from ganzoo.extensions.ema import EMAGenerator, averaged_copy
 from ganzoo.nets.base import Discriminator, Generator
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
@@ -21,7 +22,9 @@ from ganzoo.render import grid_conditions, grid_labels, save_samples
 from ganzoo.spec import ModelSpec
 from ganzoo.storage.checkpoint import Checkpoint, read_checkpoint
 from ganzoo.storage.rundir import RunDir
-from ganzoo.trainer.setup import build_models, describe_mismatch
+from ganzoo.trainer.setup import build_models, describe_mismatch, extension_group
+
+EMA_GROUP = extension_group(EMAGenerator)
 
 
 @dataclass
@@ -34,6 +37,8 @@ class LoadedRun:
     generator: Generator
     discriminator: Discriminator | None
     checkpoint: Checkpoint
+    weights: str = "raw"
+    """Which weights ``generator`` holds: "raw" (G as trained) or "ema" (its moving average)."""
 
     @property
     def step(self) -> int:
@@ -56,8 +61,27 @@ def checkpoint_file(path: str | Path) -> Path:
     return path
 
 
-def load_run(path: str | Path, device: str = "cpu", registry: Registry | None = None) -> LoadedRun:
-    """Rebuild G and D from a checkpoint's stored configuration and load their weights (eval mode)."""
+WEIGHTS = ("auto", "raw", "ema")
+
+
+def choose_weights(checkpoint: Checkpoint, weights: str) -> str:
+    """"raw" or "ema" for a checkpoint: auto takes the EMA weights when the run kept them."""
+    if weights not in WEIGHTS:
+        raise ConfigError(f"--weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
+    has_ema = bool(checkpoint.module_state(EMA_GROUP))
+    if weights == "ema" and not has_ema:
+        raise ConfigError(f"--weights ema: {checkpoint.path} was trained without --ema, so it has no EMA weights")
+    if weights == "auto":
+        return "ema" if has_ema else "raw"
+    return weights
+
+
+def load_run(path: str | Path, device: str = "cpu", registry: Registry | None = None,
+             weights: str = "auto") -> LoadedRun:
+    """Rebuild G and D from a checkpoint's stored configuration and load their weights (eval mode).
+
+    ``weights``: "auto" (the EMA of G's weights where the run kept one, else G), "raw" or "ema".
+    """
     registry = registry or get_registry()
     checkpoint = read_checkpoint(checkpoint_file(path))
     meta = checkpoint.meta
@@ -80,16 +104,20 @@ def load_run(path: str | Path, device: str = "cpu", registry: Registry | None = 
             raise CheckpointError(
                 f"{checkpoint.path}: its {name} does not fit {spec.name!r} as installed now ({describe_mismatch(exc)})"
             ) from None
+    chosen = choose_weights(checkpoint, weights)
     target = resolve_device(device)
     for module in (generator, discriminator):
         if module is not None:
             module.to(target).eval()
-    return LoadedRun(spec, config, info, generator, discriminator, checkpoint)
+    if chosen == "ema":
+        generator = averaged_copy(generator, checkpoint.module_state(EMA_GROUP))
+    return LoadedRun(spec, config, info, generator, discriminator, checkpoint, chosen)
 
 
-def load(path: str | Path, device: str = "cpu") -> Generator:
-    """The trained generator of a run directory or checkpoint, in eval mode."""
-    return load_run(path, device).generator
+def load(path: str | Path, device: str = "cpu", weights: str = "auto") -> Generator:
+    """The trained generator of a run directory or checkpoint, in eval mode (its EMA weights where it has them,
+    unless ``weights="raw"``)."""
+    return load_run(path, device, weights=weights).generator
 
 
 def check_labels(generator: Generator, labels: Tensor | None) -> None:
@@ -111,6 +139,7 @@ def sample(
     label: int | None = None,
     out: str | Path | None = None,
     device: str = "cpu",
+    weights: str = "auto",
 ) -> Tensor:
     """Draw ``n`` samples (a class grid for conditional models unless ``label`` is given).
 
@@ -119,7 +148,7 @@ def sample(
     """
     if n < 1:
         raise ConfigError(f"number of samples must be positive, got {n}")
-    loaded = load_run(path, device)
+    loaded = load_run(path, device, weights=weights)
     G = loaded.generator
     noise = torch.Generator().manual_seed(seed)
     if label is not None:

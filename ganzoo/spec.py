@@ -1,5 +1,5 @@
-"""The specs a plugin registers: a variant (:class:`ModelSpec`), a dataset (:class:`DatasetSpec`) and a
-bench executor (:class:`ExecutorSpec`).
+"""The specs a plugin registers: a variant (:class:`ModelSpec`), a dataset (:class:`DatasetSpec`), a
+bench executor (:class:`ExecutorSpec`) and a training extension (:class:`ExtensionSpec`).
 
 The network contracts (Generator, Discriminator) live in :mod:`ganzoo.nets.base`, the loss contract
 in :mod:`ganzoo.losses`, the training state, objectives and extensions in :mod:`ganzoo.driver`; a ModelSpec ties
@@ -19,7 +19,7 @@ from torch import Tensor, nn
 from ganzoo.config import Option, RunConfig, as_option
 from ganzoo.data.base import MODALITIES, DataInfo, DataRequest, LoadedData
 from ganzoo.driver.kstep import LOSS_OBJECTIVE, Objective, k_step
-from ganzoo.driver.state import TrainState
+from ganzoo.driver.state import TrainingExtension, TrainState
 from ganzoo.nets.base import Discriminator, Generator
 
 
@@ -160,6 +160,35 @@ class ExecutorSpec:
     description: str
     run: Callable[..., Any]
     options: Mapping[str, Option | Any] = field(default_factory=dict)
+
+
+EXTENSION_KINDS = ("average", "augment", "reg", "other")
+
+
+@dataclass(frozen=True)
+class ExtensionSpec:
+    """A training extension the shared driver applies to any variant it suits.
+
+    ``build(args, config)`` returns a fresh :class:`~ganzoo.driver.state.TrainingExtension` for one run:
+    ``args`` is what follows ``NAME:`` where it was asked for (``--extension NAME:ARGS``; ``""`` when
+    nothing follows) and ``config`` the run's RunConfig; a bad argument raises ConfigError with one
+    line. ``kind`` says which trainer option selects it: ``augment`` (``--augment``), ``reg``
+    (``--reg``), ``average`` (``--ema``) or ``other`` (``--extension``). ``modalities`` (empty: any)
+    and ``needs_discriminator`` say which models it can be applied to.
+    """
+
+    name: str
+    description: str
+    build: Callable[[str, RunConfig], TrainingExtension]
+    kind: str = "other"
+    usage: str = ""
+    """How it is asked for, for ``ganzoo info`` (e.g. ``r1:GAMMA[:EVERY]``)."""
+    modalities: tuple[str, ...] = ("image",)
+    needs_discriminator: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXTENSION_KINDS:
+            raise ValueError(f"extension {self.name!r}: kind must be one of {', '.join(EXTENSION_KINDS)}")
 
 
 def spec_summary(spec: ModelSpec) -> dict[str, Any]:

@@ -104,7 +104,7 @@ CASES = [
     (["train", "dcgan", "--set", "data.download=true"], "data.download: dataset 'digits' reads no files"),
     (["train", "seqgan", "--image-size", "32"], "image_size: dataset 'oracle' holds sequence data and this option is for "
                                                 "image data, so it takes no image_size"),
-    (["list", "model"], "'model' is not one of 'models', 'losses', 'datasets', 'metrics', 'executors', 'all'"),
+    (["list", "model"], "'model' is not one of 'models', 'losses', 'datasets', 'metrics', 'executors', 'extensions', 'all'"),
     (["train", "dcgan", "--precision", "fp8"],
      "Invalid value for '--precision': 'fp8' is not one of 'auto', 'fp32', 'bf16', 'fp16'"),
     (["train", "dcgan", "--device", "tpu"], "unknown device 'tpu'; use auto, cpu, cuda or cuda:N"),

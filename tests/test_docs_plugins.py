@@ -36,7 +36,7 @@ def test_every_hook_is_documented_with_its_docstring():
     guide = GUIDE.read_text(encoding="utf-8")
     specs = hook_specs()
     assert set(specs) == {"register_models", "register_losses", "register_datasets", "register_metrics",
-                          "register_executors"}
+                          "register_executors", "register_extensions"}
     sections = dict(re.findall(r"^### `(\w+)\(register\)`\n(.*?)(?=^#)", guide, re.M | re.S))
     assert set(sections) == set(specs), "the guide's hook headings differ from ganzoo/hookspecs.py"
     for name, doc in specs.items():
@@ -114,3 +114,23 @@ def test_the_dataset_example_trains_a_builtin_variant(guide_plugin, tmp_path):
                     device="cpu", progress=False, out=tmp_path / "run")
     info = json.loads((tmp_path / "run" / "config.json").read_text())
     assert run.step == 2 and info["config"]["data"]["dataset"] == "spiral" and info["data_info"]["shape"] == [2]
+
+
+def test_the_extension_example_applies_to_dcgan_without_dcgan_changing(plugin_env, tmp_path):
+    blocks = examples()
+    package = tmp_path / "extension-plugin"
+    package.mkdir()
+    (package / "ganzoo_vflip.py").write_text(blocks["extension-plugin/ganzoo_vflip.py"])
+    (package / "pyproject.toml").write_text(blocks["extension-plugin/pyproject.toml"])
+    plugin_env.install(package)
+    listed = plugin_env.ganzoo("list", "extensions", "--json")
+    assert listed.returncode == 0 and "vflip" in {e["name"] for e in json.loads(listed.stdout)}
+    run = tmp_path / "run"
+    trained = plugin_env.ganzoo("train", "dcgan", "--steps", "2", "--set", "g_width=8", "--set", "d_width=8",
+                                "--set", "log_every=1", "--extension", "vflip:0.3", "--out", run, "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    logged = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["vflip_p"] for r in logged] == pytest.approx([0.3, 0.3])
+    assert json.loads((run / "config.json").read_text())["config"]["trainer"]["extensions"] == ["vflip:0.3"]
+    bad = plugin_env.ganzoo("train", "dcgan", "--steps", "2", "--extension", "vflip:2", "--out", tmp_path / "bad")
+    assert bad.returncode == 2 and "vflip: p must be in [0, 1], got 2.0" in bad.stderr and not (tmp_path / "bad").exists()

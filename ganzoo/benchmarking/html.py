@@ -116,7 +116,7 @@ def _table_html(table: Table, out: Path) -> str:
     )
     body = []
     for r in table.rows:
-        settings = settings_text(r.settings)
+        settings = settings_text({**r.settings, "weights": r.weights} if r.weights != "raw" else r.settings)
         cells = [_num_cell(r.position, str(r.position)), _sample_cell(r, out),
                  f'<td data-value="{_e(r.entry)}"><strong>{_e(r.entry)}</strong>'
                  + (f'<div class="small">{_e(settings)}</div>' if settings else "") + "</td>",

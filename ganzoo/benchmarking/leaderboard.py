@@ -67,6 +67,8 @@ class Row:
     settings: dict[str, Any]
     runs: list[dict[str, Any]]
     """The entry's ok rows (as in results.jsonl) in this table, by seed."""
+    weights: str = "raw"
+    """The generator weights scored: raw (G as trained) or ema (its moving average)."""
     scores: dict[str, Stat] = field(default_factory=dict)
     ranks: dict[str, int] = field(default_factory=dict)
     overall: float = 0.0
@@ -147,6 +149,12 @@ def protocol_families(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return families
 
 
+def weight_variants(row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A run's row once per set of generator weights it was scored with (raw G, its EMA): each ranks on its own."""
+    others = row.get("other_weights") or []
+    return [dict(row), *({**row, **other} for other in others)]
+
+
 def build(rows: Iterable[Mapping[str, Any]]) -> Board:
     """Group the latest row of each run into tables (dataset x protocol) and rank them."""
     latest = latest_rows(rows)
@@ -156,8 +164,10 @@ def build(rows: Iterable[Mapping[str, Any]]) -> Board:
         if row.get("status") != "ok":
             unranked.append(row)
             continue
-        for pid, family in protocol_families(row).items():
-            grouped.setdefault((str(row["dataset"]), pid), {}).setdefault(row["entry"], []).append((row, family))
+        for scored in weight_variants(row):
+            for pid, family in protocol_families(scored).items():
+                key = (row["entry"], str(scored.get("weights", "raw")))
+                grouped.setdefault((str(row["dataset"]), pid), {}).setdefault(key, []).append((scored, family))
     seeds_total: dict[str, int] = {}
     for row in latest.values():
         seeds_total[row["entry"]] = seeds_total.get(row["entry"], 0) + 1
@@ -168,13 +178,13 @@ def build(rows: Iterable[Mapping[str, Any]]) -> Board:
     return Board(suites, tables, unranked_rows, len(latest))
 
 
-def _table(dataset: str, pid: str, entries: Mapping[str, list[tuple[dict[str, Any], dict[str, Any]]]],
+def _table(dataset: str, pid: str, entries: Mapping[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]],
            seeds_total: Mapping[str, int]) -> Table:
     better: dict[str, str] = {}
     metric_of: dict[str, str] = {}
     protocols: dict[str, Any] = {}
     rows = []
-    for name, pairs in sorted(entries.items()):
+    for (name, weights), pairs in sorted(entries.items()):
         pairs = sorted(pairs, key=lambda pair: int(pair[0]["seed"]))
         for run, family in pairs:
             protocols.update(family["protocols"])
@@ -184,6 +194,7 @@ def _table(dataset: str, pid: str, entries: Mapping[str, list[tuple[dict[str, An
         options = first.get("options") or {}
         rows.append(Row(
             entry=name,
+            weights=weights,
             model=str(first["model"]),
             loss=str(bare_values(first["config"]).get("loss", "")),
             steps=int(first["step"]),  # the budget over all phases (some variants derive it from a schedule)
@@ -199,7 +210,7 @@ def _table(dataset: str, pid: str, entries: Mapping[str, list[tuple[dict[str, An
     for row in rows:
         ranks = [row.ranks[k] for k in better if k in row.ranks]
         row.overall = statistics.fmean(ranks) if ranks else math.inf
-    rows.sort(key=lambda r: (r.overall, r.entry))
+    rows.sort(key=lambda r: (r.overall, r.entry, r.weights))
     for position, row in enumerate(rows, start=1):
         row.position = position
     return Table(dataset, pid, dict(sorted(protocols.items())), better, rows)
@@ -261,6 +272,7 @@ def to_json(board: Board) -> str:
             "rows": [{
                 "position": r.position,
                 "entry": r.entry,
+                "weights": r.weights,
                 "model": r.model,
                 "loss": r.loss,
                 "steps": r.steps,
@@ -282,8 +294,9 @@ def to_json(board: Board) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-CSV_FIELDS = ("dataset", "protocol_id", "position", "entry", "model", "loss", "steps", "settings", "metric", "better",
-              "mean", "std", "seeds", "seeds_total", "rank", "train_seconds_mean", "steps_per_second_mean", "peak_rss_mb_max")
+CSV_FIELDS = ("dataset", "protocol_id", "position", "entry", "weights", "model", "loss", "steps", "settings", "metric",
+              "better", "mean", "std", "seeds", "seeds_total", "rank", "train_seconds_mean", "steps_per_second_mean",
+              "peak_rss_mb_max")
 
 
 def to_csv(board: Board) -> str:
@@ -297,7 +310,8 @@ def to_csv(board: Board) -> str:
                 stat = r.scores[key]
                 writer.writerow({
                     "dataset": t.dataset, "protocol_id": t.protocol_id, "position": r.position, "entry": r.entry,
-                    "model": r.model, "loss": r.loss, "steps": r.steps, "settings": settings_text(r.settings),
+                    "weights": r.weights, "model": r.model, "loss": r.loss, "steps": r.steps,
+                    "settings": settings_text(r.settings),
                     "metric": key, "better": t.better[key], "mean": _csv_number(stat.mean), "std": _csv_number(stat.std),
                     "seeds": stat.n, "seeds_total": r.seeds_total, "rank": r.ranks.get(key, ""),
                     "train_seconds_mean": _csv_number(r.stat("train_seconds").mean),
@@ -320,13 +334,13 @@ def to_markdown(board: Board) -> str:
     for t in board.tables:
         lines += [f"## {t.dataset} · {', '.join(t.protocols)} · protocol {t.protocol_id}", "",
                   f"Protocol: {protocol_text(t)}", ""]
-        head = ["#", "entry", "model", "loss", "steps", "seeds", *(f"{k} {arrow(t.better[k])}" for k in t.keys),
+        head = ["#", "entry", "weights", "model", "loss", "steps", "seeds", *(f"{k} {arrow(t.better[k])}" for k in t.keys),
                 "train s", "steps/s", "peak RSS MB", "settings"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join("---:" if h in ("#", "steps", "train s", "steps/s", "peak RSS MB") else "---"
                                      for h in head) + "|")
         for r in t.rows:
-            cells = [str(r.position), r.entry, r.model, r.loss, str(r.steps), f"{len(r.runs)}/{r.seeds_total}"]
+            cells = [str(r.position), r.entry, r.weights, r.model, r.loss, str(r.steps), f"{len(r.runs)}/{r.seeds_total}"]
             cells += [f"{mean_std(r.scores[k])} ({r.ranks[k]})" if k in r.ranks else "-" for k in t.keys]
             cells += [number(r.stat("train_seconds").mean), number(r.stat("steps_per_second").mean),
                       number(r.peak_rss_mb), settings_text(r.settings) or "-"]

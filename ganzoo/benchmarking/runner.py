@@ -188,6 +188,7 @@ class Runner:
             "model": run.model,
             "options": dict(run.options),
             "protocol": run.protocol.to_json(),
+            "weights": list(run.weights),
             "out": str(self.out),
             "threads": self.threads,
         }

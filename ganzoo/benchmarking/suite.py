@@ -43,7 +43,8 @@ from ganzoo.metrics.protocol import EvalProtocol
 
 SUITE_KEYS = ("name", "description", "seeds", "steps", "time_limit", "options", "protocol", "entry")
 ENTRY_KEYS = ("name", "description", "model", "dataset", "loss", "seeds", "steps", "time_limit", "options", "protocol",
-              "optional")
+              "optional", "weights")
+WEIGHT_CHOICES = ("auto", "raw", "ema")
 PROTOCOL_KEYS = ("metrics", "num_samples", "feature_extractor", "inception_weights", "reference_split", "num_real",
                  "seed", "batch_size")
 RESERVED_OPTIONS = {"dataset": "dataset", "loss": "loss", "steps": "steps", "seed": "seeds"}
@@ -68,12 +69,16 @@ class RunSpec:
     protocol: EvalProtocol
     time_limit: float | None = None
     optional: bool = False
+    weights: tuple[str, ...] = ("auto",)
+    """Generator weights to score, each its own leaderboard row: auto, raw, ema."""
 
     @property
     def fingerprint(self) -> str:
         """Identifies what is asked (model, options, protocol): a finished run with another fingerprint is redone."""
-        text = json.dumps({"model": self.model, "options": dict(self.options), "protocol": self.protocol.to_json()},
-                          sort_keys=True)
+        asked = {"model": self.model, "options": dict(self.options), "protocol": self.protocol.to_json()}
+        if self.weights != ("auto",):
+            asked["weights"] = list(self.weights)
+        text = json.dumps(asked, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -89,10 +94,11 @@ class Entry:
     description: str = ""
     time_limit: float | None = None
     optional: bool = False
+    weights: tuple[str, ...] = ("auto",)
 
     def runs(self) -> list[RunSpec]:
         return [RunSpec(f"{self.name}-seed{seed}", self.name, seed, self.model, {**self.options, "seed": seed},
-                        self.protocol, self.time_limit, self.optional) for seed in self.seeds]
+                        self.protocol, self.time_limit, self.optional, self.weights) for seed in self.seeds]
 
 
 @dataclass(frozen=True)
@@ -260,6 +266,12 @@ def _parse_entry(check: _Checker, raw: Any, index: int, seeds: tuple[int, ...], 
     optional = raw.get("optional", False)
     if not isinstance(optional, bool):
         raise check.fail(f"{where}.optional", f"must be true or false, got {_kind(optional)}")
+    weights = raw.get("weights", ["auto"])
+    if isinstance(weights, str):
+        weights = [weights]
+    if (not isinstance(weights, list) or not weights or len(set(map(str, weights))) != len(weights)
+            or any(w not in WEIGHT_CHOICES for w in weights)):
+        raise check.fail(f"{where}.weights", f"must be a list of distinct {', '.join(WEIGHT_CHOICES)}, got {weights!r}")
     return Entry(
         name=name,
         model=model,
@@ -269,6 +281,7 @@ def _parse_entry(check: _Checker, raw: Any, index: int, seeds: tuple[int, ...], 
         description=check.string(raw["description"], f"{where}.description") if "description" in raw else "",
         time_limit=check.seconds(raw["time_limit"], f"{where}.time_limit") if "time_limit" in raw else time_limit,
         optional=optional,
+        weights=tuple(weights),
     )
 
 
@@ -317,6 +330,8 @@ def _validate_entry(entry: Entry, registry: Any) -> dict[str, Any]:
 
     _, config = resolve_run(registry, entry.model, {**entry.options, "seed": entry.seeds[0]})
     check_precision(config["precision"], resolve_device(config["device"]))
+    if "ema" in entry.weights and config.get("ema") is None:
+        raise ConfigError("weights = ['ema'] needs an entry trained with an EMA (options.ema = DECAY)")
     dataset = registry.dataset(config["dataset"])
     for name in metric_names(entry, config):  # what needs the data itself is checked once it is loaded
         metric = registry.metric(name)

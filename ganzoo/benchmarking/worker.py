@@ -178,23 +178,34 @@ def train_and_score(task: Mapping[str, Any], out: Path, where: Mapping[str, Path
     sample = _final_sample(run, stored, step, where["sample"])
     train_seconds, history = timeline(run.read_metrics())
 
-    report = evaluate_run(run_dir, protocol, device=str(RunConfig(stored["config"])["device"]))
+    device = str(RunConfig(stored["config"])["device"])
+    first, *others = [_scored(registry, protocol, evaluate_run(run_dir, protocol, device=device, weights=weights))
+                      for weights in task.get("weights", ["auto"])]
     source = registry.models.get(task["model"]).source
     return {
         "config": stored["config"],
         "step": step,
         "resumed_from_step": resumed_from or 0,
+        **first,
+        "other_weights": others,
+        "train_seconds": train_seconds,
+        "steps_per_second": round(step / train_seconds, 3) if train_seconds > 0 else None,
+        "history": history,
+        "sample": sample.relative_to(out).as_posix() if sample else None,
+        "model_source": f"{source.plugin} ({source.distribution} {source.version})",
+    }
+
+
+def _scored(registry: Any, protocol: EvalProtocol, report: Any) -> dict[str, Any]:
+    """A row's score fields from one evaluation (which weights, scores, their protocols)."""
+    return {
+        "weights": report.weights,
         "scores": report.scores,
         "better": report.better,
         "protocol": {"request": protocol.to_json(), "metrics": report.protocols,
                      "keys": {name: sorted(k for k in registry.metric(name).better if k in report.scores)
                               for name in report.protocols}},
         "eval_seconds": round(report.seconds, 3),
-        "train_seconds": train_seconds,
-        "steps_per_second": round(step / train_seconds, 3) if train_seconds > 0 else None,
-        "history": history,
-        "sample": sample.relative_to(out).as_posix() if sample else None,
-        "model_source": f"{source.plugin} ({source.distribution} {source.version})",
     }
 
 

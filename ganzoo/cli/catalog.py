@@ -11,10 +11,10 @@ from ganzoo.cli.app import cli, emit_json, table
 
 @cli.command("list")
 @click.argument("kind", required=False, default="models",
-                type=click.Choice(["models", "losses", "datasets", "metrics", "executors", "all"]))
+                type=click.Choice(["models", "losses", "datasets", "metrics", "executors", "extensions", "all"]))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(kind: str, as_json: bool) -> None:
-    """List registered models, losses, datasets, metrics or bench executors with their source plugin."""
+    """List registered models, losses, datasets, metrics, bench executors or training extensions with their source plugin."""
     from ganzoo import api
 
     kinds = api.KINDS if kind == "all" else (kind,)

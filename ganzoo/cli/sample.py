@@ -23,8 +23,10 @@ from ganzoo.cli.app import cli
               help="With --interpolate: latent pairs (two rows each).")
 @click.option("--steps", type=click.IntRange(min=2), default=10, show_default=True,
               help="With --interpolate: images along each path, both ends included.")
+@click.option("--weights", type=click.Choice(["auto", "raw", "ema"]), default="auto", show_default=True,
+              help="Generator weights: auto takes the EMA of G's weights where the run kept one.")
 def sample(run: Path, n: int, out: Path | None, seed: int, label: int | None, interpolate: bool, pairs: int,
-           steps: int) -> None:
+           steps: int, weights: str) -> None:
     """Draw samples from a run directory or checkpoint: save a picture, print text (sequence models),
     or with --interpolate draw walks between latents."""
     from ganzoo import api
@@ -34,15 +36,15 @@ def sample(run: Path, n: int, out: Path | None, seed: int, label: int | None, in
         result = api.interpolate(run, pairs=pairs, steps=steps, seed=seed, label=label, out=out)
         click.echo(str(result.path))
         return
-    loaded = api.load_run(run)
+    loaded = api.load_run(run, weights=weights)
     if out is None and loaded.data_info.modality in TEXT_FORMS:
-        samples = api.sample(run, n, seed=seed, label=label)
+        samples = api.sample(run, n, seed=seed, label=label, weights=weights)
         for line in as_text(samples, loaded.data_info) or []:
             click.echo(line)
         return
     if out is None:
         base = loaded.run_dir or Path(".")
         out = base / "samples" / f"sample-seed{seed}{suffix_for(loaded.data_info)}"
-    api.sample(run, n, seed=seed, label=label, out=out)
+    api.sample(run, n, seed=seed, label=label, out=out, weights=weights)
     click.echo(str(out))
 

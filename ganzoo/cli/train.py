@@ -49,16 +49,21 @@ def _given(**options: Any) -> dict[str, Any]:
               help="Set any option: section.name=value (trainer, model, data, eval) or a bare name one section "
                    "declares (repeatable); see `ganzoo info MODEL`.")
 @click.option("--eval-every", type=int, help="Score the generator every N steps and at the end (0: never).")
+@click.option("--ema", type=float, metavar="DECAY", help=f"{_help('ema')}.")
+@click.option("--augment", metavar="POLICY", help=f"{_help('augment')}.")
+@click.option("--reg", "reg", multiple=True, metavar="NAME:WEIGHT", help=f"{_help('reg')}; repeatable.")
+@click.option("--extension", "extensions", multiple=True, metavar="NAME[:ARGS]",
+              help="A training extension a plugin registered (ganzoo list extensions); repeatable.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def train(model: str | None, out: Path | None, resume: Path | None, overwrite: bool, set_items: tuple[str, ...],
-          quiet: bool, **options: Any) -> None:
+          quiet: bool, reg: tuple[str, ...], extensions: tuple[str, ...], **options: Any) -> None:
     """Train MODEL (or continue a run with --resume RUN_DIR)."""
     from ganzoo import api
     from ganzoo.config import parse_set_options
 
     if model is None and resume is None:
         raise click.UsageError("name a MODEL to train, or --resume RUN_DIR")
-    user = {**parse_set_options(set_items), **_given(**options)}
+    user = {**parse_set_options(set_items), **_given(**options, reg=reg or None, extensions=extensions or None)}
     result = api.train(model, out=out, resume=resume, overwrite=overwrite, progress=False if quiet else None, **user)
     click.echo(f"run: {result.path} (step {result.step})")
     if result.last_log:

@@ -28,7 +28,8 @@ class Option:
 
     ``kind`` is inferred from ``default`` unless given (it must be given when the default is
     None). A tuple default declares a list option; ``length`` fixes its length (None: any
-    length of at least one), and ``low``/``high`` then bound each element. ``applies_to``
+    length of at least one, or any length at all when the default is empty), and ``low``/``high``
+    then bound each element. ``applies_to``
     names tags that must all hold for the option to exist in a run: a modality ('image',
     'sequence', 'points'), 'discriminator' (the model has one) or 'files' (the dataset reads
     files). An option that does not apply is not offered, and setting it is an error.
@@ -94,7 +95,7 @@ class Option:
             items = parse_text(value) if isinstance(value, str) else value
             if not isinstance(items, (list, tuple)):
                 items = [items]
-            if not items or (self.length is not None and len(items) != self.length):
+            if (not items and len(self.default or ()) > 0) or (self.length is not None and len(items) != self.length):
                 shown = value if isinstance(value, str) else repr(value)
                 raise ConfigError(f"{key} must be {self.describe_type()}, got {shown}")
             out = tuple(_coerce_scalar(f"{key}[{i}]", v, self.item_kind) for i, v in enumerate(items))

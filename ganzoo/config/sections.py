@@ -42,6 +42,18 @@ TRAINER_OPTIONS: dict[str, Option] = {
     "checkpoint_every": Option(500, "steps between checkpoints (0: only at the end)", 0, None, affects_results=False),
     "keep_checkpoints": Option(3, "how many recent checkpoints to keep", 1, None, affects_results=False),
     "num_samples": Option(64, "samples in each sample grid", 1, 4096, affects_results=False),
+    "ema": Option(None, "decay of an exponential moving average of G's weights, sampled and scored instead of G "
+                        "(e.g. 0.999; unset: none)", kind=float),
+    "ema_start": Option(0, "step from which the EMA averages (before it, it copies G)", 0, None),
+    "ema_ramp": Option(0.1, "EMA ramp-up: its half-life is at most this fraction of the steps averaged so far "
+                            "(0: a fixed decay)", 0, None),
+    "augment": Option(None, "differentiable augmentation of everything D sees: diffaugment[:color,translation,cutout] "
+                            "or ada[:TARGET] (unset: none)", kind=str, applies_to=IMAGE | WITH_D),
+    "ada_kimg": Option(100.0, "ADA: thousands of images over which p can move from 0 to 1 (the paper's 500 suits "
+                              "runs of millions of images)", 0, None, low_inclusive=False, applies_to=IMAGE | WITH_D),
+    "reg": Option((), "regularisers of D: r1:GAMMA[:EVERY] (lazy every N steps), lecam:WEIGHT", kind=str,
+                  applies_to=WITH_D),
+    "extensions": Option((), "further training extensions, NAME[:ARGS] each (ganzoo list extensions)", kind=str),
 }
 
 DATA_OPTIONS: dict[str, Option] = {
@@ -51,6 +63,9 @@ DATA_OPTIONS: dict[str, Option] = {
     "download": Option(False, "allow downloading a missing dataset", applies_to=FILES, affects_results=False),
     "image_size": Option(None, "resize images to this size (default: the dataset's)", 4, 1024, kind=int,
                          applies_to=IMAGE),
+    "fraction": Option(1.0, "train on this fraction of the training examples, a seeded subset (scores still compare "
+                            "against the whole split)", 0, 1, low_inclusive=False),
+    "fraction_seed": Option(0, "seed of the data.fraction subset (the same images for every run seed)", 0, 2**31 - 1),
 }
 
 EVAL_OPTIONS: dict[str, Option] = {

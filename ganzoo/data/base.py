@@ -155,6 +155,10 @@ class LoadedData(ABC):
         """Tensors to keep with a run so its scores can be recomputed (e.g. a synthetic oracle)."""
         return {}
 
+    def subset(self, indices: Tensor) -> LoadedData:
+        """The examples at ``indices`` only (``data.fraction``); in-memory data supports it."""
+        raise DataError("data.fraction needs a dataset held in memory; this one is streamed from files")
+
     def describe(self) -> dict[str, Any]:
         """JSON-ready facts about the data kept in the run's config (e.g. a vocabulary)."""
         return {}
@@ -179,6 +183,11 @@ class TensorData(LoadedData):
 
     def __len__(self) -> int:
         return len(self.x)
+
+    def subset(self, indices: Tensor) -> TensorData:
+        labels = self.labels[indices] if self.labels is not None else None
+        condition = self.condition[indices] if self.condition is not None else None
+        return TensorData(self.x[indices], labels, self.info, condition)
 
     def _convert(self, x: Tensor) -> Tensor:
         if x.dtype == torch.uint8:
@@ -264,3 +273,19 @@ class StreamData(LoadedData):
 
 
 Loader = Callable[[DataRequest], LoadedData]
+
+
+FRACTION_SEED_OFFSET = 7919
+
+
+def training_fraction(data: LoadedData, fraction: float, seed: int) -> LoadedData:
+    """A seeded subset of ``fraction`` of the training examples (at least one; all at 1.0).
+
+    The subset depends on ``seed`` alone (``data.fraction_seed``), not on the run's seed, so runs
+    of several seeds train on the same images.
+    """
+    if fraction >= 1.0:
+        return data
+    keep = max(1, int(len(data) * fraction))
+    order = epoch_permutation(len(data), seed + FRACTION_SEED_OFFSET, 0)[:keep].sort().values
+    return data.subset(order)

@@ -85,6 +85,18 @@ class TrainState:
             batch.x = batch.x.contiguous(memory_format=torch.channels_last)
         return batch
 
+    def sampling_generator(self) -> Generator:
+        """What sample grids and scores during training use: an extension's (the EMA copy), else G."""
+        return self.sampling_choice()[1]
+
+    def sampling_choice(self) -> tuple[str, Generator]:
+        """The weights sampled during training, named ("raw" for G itself, else the extension's name)."""
+        for extension in self.extensions:
+            generator = extension.sampling_generator(self)
+            if generator is not None:
+                return extension.name, generator
+        return "raw", self.generator
+
     def autocast(self) -> AbstractContextManager:
         """Context for forward passes at the run's precision."""
         return precision_lib.autocast(self.precision, self.device)
@@ -168,6 +180,13 @@ class TrainingExtension:
     """
 
     name: str = "extension"
+
+    def setup(self, state: TrainState) -> None:
+        """Called once the run's networks and optimisers exist, before any restore from a checkpoint."""
+
+    def sampling_generator(self, state: TrainState) -> Generator | None:
+        """The generator to sample and score instead of G (an EMA copy), or None."""
+        return None
 
     def transform(self, x: Tensor, state: TrainState) -> Tensor:
         """What D sees instead of ``x`` (real or fake), before every D call of D and G steps."""

@@ -116,6 +116,8 @@ class EvalReport:
     protocols: dict[str, dict[str, Any]]
     better: dict[str, str]
     seconds: float
+    weights: str = "raw"
+    """Which generator weights were scored: "raw" or "ema" (a run setting shown beside the scores)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +126,7 @@ class EvalReport:
             "protocol": self.protocols,
             "better": self.better,
             "eval_seconds": round(self.seconds, 3),
+            "weights": self.weights,
         }
 
 

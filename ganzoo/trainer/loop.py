@@ -216,7 +216,7 @@ class Trainer:
         path = self.run.sample_path(self.state.step, suffix_for(self.state.data.info))
         if not self.world.is_main:  # rank 0 writes it
             return path
-        G = self.state.generator
+        G = self.state.sampling_generator()
         n = int(self.config["num_samples"])
         labels, nrow = grid_conditions(G, n, self.state.data, self.state.device)
         if labels is not None:

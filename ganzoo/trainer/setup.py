@@ -14,7 +14,7 @@ from torch import nn
 
 from ganzoo.config import RunConfig
 from ganzoo.configure import unlabelled_message
-from ganzoo.data.base import DataInfo, LoadedData, check_batch_size
+from ganzoo.data.base import DataInfo, LoadedData, check_batch_size, training_fraction
 from ganzoo.data.loading import load_data
 from ganzoo.device import resolve_device
 from ganzoo.driver import distributed
@@ -22,6 +22,7 @@ from ganzoo.driver import precision as precision_lib
 from ganzoo.driver.distributed import World
 from ganzoo.driver.state import TrainingExtension, TrainState
 from ganzoo.errors import CheckpointError, ConfigError, DataError
+from ganzoo.extensions.selection import build_extensions
 from ganzoo.nets.base import Discriminator, Generator
 from ganzoo.registry import Registry
 from ganzoo.spec import BuildContext, ModelSpec
@@ -109,6 +110,7 @@ def prepare_state(
     builds the same initial weights (same seed), then draws its own random stream.
     """
     world = world or World()
+    extensions = [*build_extensions(registry, spec, config), *extensions]  # checked before any slow work
     if world.distributed and int(config["eval_every"]) > 0:
         raise ConfigError("--eval-every works in single-process training only; score the run afterwards "
                           "with ganzoo eval")
@@ -116,6 +118,11 @@ def prepare_state(
     precision_lib.check_precision(config["precision"], device)
     seed_everything(int(config["seed"]))
     data = data if data is not None else load_data(registry, config)
+    if float(config["fraction"]) < 1.0:
+        full = len(data)
+        data = training_fraction(data, float(config["fraction"]), int(config["fraction_seed"]))
+        log.info("training on %d of %d examples (data.fraction %g, subset seed %d)", len(data), full,
+                 float(config["fraction"]), int(config["fraction_seed"]))
     check_batch_size(len(data), int(config["batch_size"]), world.size)
     generator, discriminator = build_models(spec, data.info, config)
     ctx = BuildContext(data.info, config)
@@ -149,10 +156,12 @@ def prepare_state(
         scaler=precision_lib.grad_scaler(config["precision"], device),
         rank=world.rank,
         world_size=world.size,
-        extensions=list(extensions),
+        extensions=extensions,
     )
     state.optimizers = (spec.build_optimizers or default_optimizers)(state)
     state.schedulers = dict(spec.build_schedulers(state)) if spec.build_schedulers else {}
+    for extension in extensions:
+        extension.setup(state)
     distributed.seed_rank(world, int(config["seed"]), 0)
     return state
 

@@ -334,13 +334,16 @@ def to_markdown(board: Board) -> str:
     for t in board.tables:
         lines += [f"## {t.dataset} · {', '.join(t.protocols)} · protocol {t.protocol_id}", "",
                   f"Protocol: {protocol_text(t)}", ""]
-        head = ["#", "entry", "weights", "model", "loss", "steps", "seeds", *(f"{k} {arrow(t.better[k])}" for k in t.keys),
+        weights = any(r.weights != "raw" for r in t.rows)  # a column only where some row scored other weights than G's
+        head = ["#", "entry", *(["weights"] if weights else []), "model", "loss", "steps", "seeds",
+                *(f"{k} {arrow(t.better[k])}" for k in t.keys),
                 "train s", "steps/s", "peak RSS MB", "settings"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "|".join("---:" if h in ("#", "steps", "train s", "steps/s", "peak RSS MB") else "---"
                                      for h in head) + "|")
         for r in t.rows:
-            cells = [str(r.position), r.entry, r.weights, r.model, r.loss, str(r.steps), f"{len(r.runs)}/{r.seeds_total}"]
+            cells = [str(r.position), r.entry, *([r.weights] if weights else []), r.model, r.loss, str(r.steps),
+                     f"{len(r.runs)}/{r.seeds_total}"]
             cells += [f"{mean_std(r.scores[k])} ({r.ranks[k]})" if k in r.ranks else "-" for k in t.keys]
             cells += [number(r.stat("train_seconds").mean), number(r.stat("steps_per_second").mean),
                       number(r.peak_rss_mb), settings_text(r.settings) or "-"]

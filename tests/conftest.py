@@ -70,6 +70,22 @@ def _fresh_plugins():
     plugins.reset()
 
 
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    """A cache of its own for the test (reference features, extractors), so tests never share cached state."""
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A 10-step tiny dcgan run directory, shared by a module's tests."""
+    import ganzoo
+
+    path = tmp_path_factory.mktemp("runs") / "dcgan"
+    ganzoo.train("dcgan", steps=10, out=path, progress=False, g_width=8, d_width=8, latent_dim=16)
+    return path
+
+
 @pytest.fixture(scope="session")
 def plugin_env(tmp_path_factory):
     """A throwaway venv that sees the test environment's packages; tests install plugins into it."""

@@ -34,9 +34,7 @@ TINY = {
 DIGITS = DataInfo("image", (1, 32, 32), num_classes=10)
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def build(name: str, seed: int = 0) -> tuple[Generator, Discriminator]:

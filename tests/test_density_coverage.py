@@ -19,19 +19,9 @@ from ganzoo.metrics.extractors import DomainFeatureExtractor
 from ganzoo.metrics.fidelity import DC_NEAREST_K, density_coverage, score_features
 from ganzoo.plugins import get_registry
 
-TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    path = tmp_path_factory.mktemp("runs") / "dcgan"
-    ganzoo.train("dcgan", steps=10, out=path, progress=False, **TINY)
-    return path
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def column(values) -> np.ndarray:

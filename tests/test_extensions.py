@@ -266,3 +266,14 @@ def test_data_fraction_trains_on_a_seeded_subset_but_scores_against_the_whole_sp
     run = ganzoo.train("dcgan", steps=2, out=tmp_path / "run", progress=False, fraction=0.1, **TINY)
     report = ganzoo.evaluate(run.path, metrics="fid", num_samples=64, batch_size=32)
     assert report.protocols["fid"]["num_real"] == 1437
+
+
+def test_ganzoo_plot_draws_adas_p_in_its_own_panel(tmp_path):
+    from ganzoo.analysis.curves import _panels, collect, plot_curves
+
+    run = ganzoo.train("dcgan", steps=4, out=tmp_path / "run", progress=False, augment="ada", reg=["r1:1"],
+                       **{**TINY, "log_every": 1})
+    path, curves = plot_curves(run.path)
+    panels = dict(_panels(collect([json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()])))
+    assert path.is_file() and panels["ADA: augmentation probability p, overfitting r_t"] == ["ada_p", "ada_rt"]
+    assert panels["regulariser terms"] == ["r1"] and len(curves.series["ada_p"][0]) == 4

@@ -22,16 +22,7 @@ from ganzoo.plugins import get_registry
 TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    path = tmp_path_factory.mktemp("runs") / "dcgan"
-    ganzoo.train("dcgan", steps=10, out=path, progress=False, **TINY)
-    return path
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def test_shipped_digits_extractor_records_its_accuracy():

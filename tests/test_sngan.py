@@ -23,9 +23,7 @@ TINY = {"g_width": 8, "d_width": 8, "latent_dim": 16}
 TINY_CLI = [arg for k, v in TINY.items() for arg in ("--set", f"{k}={v}")]
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def build(shape, **hparams):

@@ -19,8 +19,6 @@ from ganzoo.metrics.extractors import DomainFeatureExtractor
 from ganzoo.metrics.fidelity import DC_NEAREST_K, density_coverage, score_features
 from ganzoo.plugins import get_registry
 
-
-
 pytestmark = pytest.mark.usefixtures("private_cache")
 
 

@@ -22,6 +22,8 @@ LABELS = {
     "loss_g": "G loss",
     "d_real": "D(x): real data",
     "d_fake": "D(G(z)): generated",
+    "ada_p": "p (ADA)",
+    "ada_rt": "r_t = E[sign D(real)]",
 }
 SCORE_NAMES = {"fid": "FID", "isc": "Inception score", "kid": "KID", "prc": "precision/recall"}
 
@@ -92,8 +94,12 @@ def _panels(curves: Curves) -> list[tuple[str, list[str]]]:
     names = list(curves.series)
     losses = [n for n in names if n.startswith("loss")]
     outputs = [n for n in ("d_real", "d_fake") if n in curves.series]
-    rest = [n for n in names if n not in losses and n not in outputs]
-    panels = [("losses", losses), ("discriminator outputs (probabilities)", outputs), ("other logged values", rest)]
+    ada = [n for n in ("ada_p", "ada_rt") if n in curves.series]
+    terms = [n for n in ("r1", "lecam") if n in curves.series]
+    rest = [n for n in names if n not in {*losses, *outputs, *ada, *terms}]
+    panels = [("losses", losses), ("discriminator outputs (probabilities)", outputs),
+              ("ADA: augmentation probability p, overfitting r_t", ada), ("regulariser terms", terms),
+              ("other logged values", rest)]
     return [(title, keys) for title, keys in panels if keys]
 
 

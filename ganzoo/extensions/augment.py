@@ -193,11 +193,11 @@ class ADA(TrainingExtension):
     def discriminator_terms(self, step: DiscriminatorStep, losses: Losses) -> Mapping[str, Tensor]:
         if losses.real_logits is not None:
             logits = losses.real_logits.detach().float()
-            self.signs += float(torch.sign(logits).sum())
+            self.signs = self.signs + torch.sign(logits).sum()  # on the device: one host sync per interval, not per step
             self.seen += logits.numel()
         self.steps += 1
         if self.steps % ADA_INTERVAL == 0 and self.seen:
-            self.last_rt = self.signs / self.seen
+            self.last_rt = float(self.signs) / self.seen
             adjust = math.copysign(1.0, self.last_rt - self.target) * self.seen / (self.kimg * 1000)
             self.p = min(1.0, max(0.0, self.p + adjust))
             self.signs, self.seen = 0.0, 0
@@ -207,7 +207,7 @@ class ADA(TrainingExtension):
         return {"ada_p": torch.tensor(self.p), "ada_rt": torch.tensor(self.last_rt)}
 
     def state_dict(self) -> dict[str, Tensor]:
-        values = [self.p, self.signs, float(self.seen), float(self.steps), self.last_rt]
+        values = [self.p, float(self.signs), float(self.seen), float(self.steps), self.last_rt]
         return {"state": torch.tensor(values, dtype=torch.float64)}
 
     def load_state_dict(self, tensors: Mapping[str, Tensor]) -> None:

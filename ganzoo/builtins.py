@@ -31,6 +31,9 @@ def register_datasets(register: Callable) -> None:
     register(DatasetSpec(
         "digits", "1,797 handwritten digit scans (8x8, upsampled to 32x32), bundled with scikit-learn",
         "image", digits.load_digits, labelled=True, source="scikit-learn (UCI optdigits), offline",
+        options={"native": Option(False, "serve the scans as scanned: 8x8, 17 grey levels (likelihood models); image "
+                                         "scores still see samples upsampled to image_size like the real digits")},
+        score_view=digits.to_scored,
     ))
     register(DatasetSpec(
         "mnist", "MNIST handwritten digits, 28x28 grayscale, 10 classes", "image",

@@ -145,6 +145,10 @@ class DatasetSpec:
     heldout_split: str | None = "test"
     """The split with other examples than the training split's, or None when every split is the same
     examples (a folder): ``fit-extractor`` then holds out part of the training split instead."""
+    score_view: Callable[[Tensor, DataInfo], Tensor] | None = None
+    """For a dataset that can serve its images at their native resolution (``digits`` with ``data.native``): maps
+    such images to those of its default view (a DataInfo), for image scores. Runs whose data declares
+    ``extras["score_as"]`` (the data options of that view) are scored through it, beside the GANs of that view."""
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ class Option:
             if not isinstance(items, (list, tuple)):
                 items = [items]
             if (not items and len(self.default or ()) > 0) or (self.length is not None and len(items) != self.length):
-                shown = value if isinstance(value, str) else repr(value)
+                shown = value if isinstance(value, str) and value.isprintable() else repr(value)
                 raise ConfigError(f"{key} must be {self.describe_type()}, got {shown}")
             out = tuple(_coerce_scalar(f"{key}[{i}]", v, self.item_kind) for i, v in enumerate(items))
             for i, item in enumerate(out):

@@ -125,6 +125,11 @@ class Declarations:
     hint: str = "ganzoo info MODEL lists the options"
     """Where the user finds the options (ends the unknown-option line)."""
 
+    def has(self, key: str) -> bool:
+        """Whether ``section.name`` is an option of this run."""
+        section, _, name = key.partition(".")
+        return name in self.sections.get(section, {})
+
     def find(self, key: str) -> tuple[str, str]:
         """(section, name) of a user key, or one clear line: unknown, ambiguous, or not applicable."""
         section, dot, name = key.partition(".")
@@ -200,6 +205,8 @@ def resolve_options(
         values[section][name] = declared.sections[section][name].coerce(qualified if "." in key else name, value)
 
     for key, value in overrides.items():
+        if key.startswith("data.") and not declared.has(key):
+            continue  # a variant's default for one dataset's option (digits' native) holds where the dataset has it
         put(key, value)
     for key, value in (stored or {}).items():
         try:

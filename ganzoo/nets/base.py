@@ -11,6 +11,9 @@ from torch import Tensor, nn
 class Generator(nn.Module):
     """A generator: latent z and an optional condition y -> samples.
 
+    A likelihood model (a VAE, PixelCNN) is a Generator too: it sets :attr:`likelihood` and
+    implements :meth:`bits_per_dim`, which the ``bits_per_dim`` metric reads on held-out data.
+
     The condition is what the sample is asked to be: class labels (B,) for a class-conditional
     generator (``num_classes > 0``), or source images for an image-conditioned one
     (``condition_shape`` set: pix2pix-like translation). Subclasses call
@@ -18,6 +21,10 @@ class Generator(nn.Module):
     :meth:`forward`. Variants whose sampling is not a single forward pass (autoregressive text,
     say) override :meth:`sample` instead.
     """
+
+    likelihood: str | None = None
+    """'exact' (an exact log-likelihood: PixelCNN), 'bound' (an upper bound on the negative log-likelihood: a
+    VAE's ELBO) or None (an implicit model, a GAN: no density to score)."""
 
     def __init__(self, latent_dim: int, output_shape: tuple[int, ...], num_classes: int = 0,
                  condition_shape: tuple[int, ...] | None = None) -> None:
@@ -41,6 +48,11 @@ class Generator(nn.Module):
 
     def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError
+
+    def bits_per_dim(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Negative log2-likelihood of each example of ``x`` (as the training batches serve it) per dimension,
+        (B,); an upper bound of it where :attr:`likelihood` is 'bound'. ``generator`` seeds any noise (a VAE's z)."""
+        raise NotImplementedError(f"{type(self).__name__} is an implicit model: it has no likelihood")
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """Draw n latent vectors from the prior N(0, I)."""

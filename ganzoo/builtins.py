@@ -15,7 +15,9 @@ from ganzoo.extensions.specs import EXTENSION_SPECS
 from ganzoo.hookspecs import hookimpl
 from ganzoo.metrics.classwise import CLASSWISE_SPECS
 from ganzoo.metrics.fidelity import FIDELITY_SPECS
+from ganzoo.metrics.likelihood import LIKELIHOOD_SPECS
 from ganzoo.metrics.modes import MODE_SPECS
+from ganzoo.metrics.sharpness import SHARPNESS_SPECS
 from ganzoo.spec import DatasetSpec
 
 
@@ -69,7 +71,7 @@ def register_datasets(register: Callable) -> None:
 
 @hookimpl
 def register_metrics(register: Callable) -> None:
-    for spec in (*FIDELITY_SPECS, *CLASSWISE_SPECS, *MODE_SPECS):
+    for spec in (*FIDELITY_SPECS, *CLASSWISE_SPECS, *MODE_SPECS, *LIKELIHOOD_SPECS, *SHARPNESS_SPECS):
         register(spec)
 
 

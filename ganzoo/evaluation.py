@@ -9,11 +9,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ganzoo.config import RunConfig
+from ganzoo.data.base import DataInfo
 from ganzoo.device import resolve_device
 from ganzoo.metrics.base import EvalContext, EvalReport, choose_metrics, evaluate
 from ganzoo.metrics.protocol import EvalProtocol
+from ganzoo.metrics.view import score_view
+from ganzoo.nets.base import Generator
 from ganzoo.plugins import get_registry
+from ganzoo.registry import Registry
 from ganzoo.sampling import load_run
 from ganzoo.storage.checkpoint import atomic_write_bytes
 from ganzoo.storage.rundir import RunDir
@@ -30,23 +36,35 @@ def evaluate_run(path: str | Path, protocol: EvalProtocol | None = None, device:
     protocol = protocol or EvalProtocol()
     registry = get_registry()
     loaded = load_run(path, device, weights=weights)
-    specs = choose_metrics(registry, loaded.data_info, protocol.metrics, loaded.generator.num_classes > 0)
-    ctx = EvalContext(
-        generator=loaded.generator,
-        config=loaded.config,
-        data_info=loaded.data_info,
-        run_dir=loaded.run_dir,
-        requested=[s.name for s in specs],
-        num_samples=protocol.num_samples,
-        batch_size=protocol.batch_size,
-        seed=protocol.seed,
-        device=resolve_device(device),
-        options={**protocol.context_options(), "progress": progress, "cache_dir": cache_dir},
-        registry=registry,
-    )
+    ctx = scoring_context(registry, loaded.generator, loaded.config, loaded.data_info, protocol, resolve_device(device),
+                          run_dir=loaded.run_dir, progress=progress, cache_dir=cache_dir)
+    specs = [registry.metric(name) for name in ctx.requested]
     report = evaluate(ctx, specs, step=loaded.step)
     report.weights = loaded.weights
     return report
+
+
+def scoring_context(registry: Registry, generator: Generator, config: RunConfig, info: DataInfo, protocol: EvalProtocol,
+                    device: torch.device, *, run_dir: Path | None, progress: bool | None,
+                    cache_dir: str | None = None) -> EvalContext:
+    """The context a run is scored in, with the protocol's metrics (checked against the model and data).
+
+    On native-resolution data (digits' ``data.native``) image scores see the run through the dataset's
+    default view, and the run's own generator and data stay at hand for likelihood scores (``ctx.native``).
+    """
+    specs = choose_metrics(registry, info, protocol.metrics, generator.num_classes > 0, generator.likelihood)
+
+    def context(generator: Generator, config: RunConfig, info: DataInfo, native: EvalContext | None = None) -> EvalContext:
+        return EvalContext(
+            generator=generator, config=config, data_info=info, run_dir=run_dir, requested=[s.name for s in specs],
+            num_samples=protocol.num_samples, batch_size=protocol.batch_size, seed=protocol.seed, device=device,
+            options={**protocol.context_options(), "progress": progress, "cache_dir": cache_dir}, registry=registry,
+            native=native,
+        )
+
+    own = context(generator, config, info)
+    view = score_view(registry, generator, config, info)
+    return own if view is None else context(*view, native=own)
 
 
 class TrainingEvaluation:
@@ -71,22 +89,10 @@ class TrainingEvaluation:
     def __call__(self, state: Any, run: RunDir, checkpoint: Path) -> dict[str, Any]:
         """Evaluate the in-memory generator of a TrainState (in fp32 whatever the run's precision, like `ganzoo eval`)."""
         registry = get_registry()
-        info = state.data.info
         weights, generator = state.sampling_choice()
-        specs = choose_metrics(registry, info, self.protocol.metrics, generator.num_classes > 0)
-        ctx = EvalContext(
-            generator=generator,
-            config=state.config,
-            data_info=info,
-            run_dir=run.path,
-            requested=[s.name for s in specs],
-            num_samples=self.protocol.num_samples,
-            batch_size=self.protocol.batch_size,
-            seed=self.protocol.seed,
-            device=state.device,
-            options={**self.protocol.context_options(), "progress": False},
-            registry=registry,
-        )
+        ctx = scoring_context(registry, generator, state.config, state.data.info, self.protocol, state.device,
+                              run_dir=run.path, progress=False)
+        specs = [registry.metric(name) for name in ctx.requested]
         report = evaluate(ctx, specs, step=state.step)
         report.weights = weights
         self.keep_if_best(report, checkpoint, run)

@@ -37,11 +37,18 @@ def grid_labels(generator: Generator, n: int) -> tuple[Tensor | None, int]:
     return labels.to(generator.device), per_row
 
 
+SMALL_IMAGE = 32
+"""Images narrower than this are drawn enlarged (nearest neighbour) in sample grids."""
+
+
 def save_image_grid(images: Tensor, path: Path, info: DataInfo, nrow: int | None = None) -> None:
     """Samples in [-1, 1] -> one PNG grid."""
     from torchvision.utils import save_image
 
     images = images.detach().float().cpu().reshape(len(images), *info.shape)
+    if images.shape[-1] < SMALL_IMAGE:  # 8x8 scans: each pixel a visible square
+        images = images.repeat_interleave(SMALL_IMAGE // images.shape[-1], -1).repeat_interleave(
+            SMALL_IMAGE // images.shape[-2], -2)
     nrow = nrow or max(1, round(math.sqrt(len(images))))
     save_image(images.add(1).div(2).clamp(0, 1), str(path), nrow=nrow, padding=2, pad_value=1.0)
 

@@ -46,7 +46,7 @@ ENTRY_KEYS = ("name", "description", "model", "dataset", "loss", "seeds", "steps
               "optional", "weights")
 WEIGHT_CHOICES = ("auto", "raw", "ema")
 PROTOCOL_KEYS = ("metrics", "num_samples", "feature_extractor", "inception_weights", "reference_split", "num_real",
-                 "seed", "batch_size")
+                 "seed", "batch_size", "parzen_bandwidth")
 RESERVED_OPTIONS = {"dataset": "dataset", "loss": "loss", "steps": "steps", "seed": "seeds"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 DEFAULT_SEEDS = (0,)
@@ -196,6 +196,10 @@ class _Checker:
                 out[key] = self.integer(item, place, 1)
             elif key == "seed":
                 out[key] = self.integer(item, place, 0)
+            elif key == "parzen_bandwidth":
+                if isinstance(item, bool) or not isinstance(item, (int, float)) or not item > 0:
+                    raise self.fail(place, f"must be a positive number, got {item!r}")
+                out[key] = float(item)
             else:
                 out[key] = self.string(item, place)
         return out
@@ -355,6 +359,7 @@ def check_data(suite: Suite, resolved: Mapping[str, Mapping[str, Any]], registry
     from ganzoo.data.loading import load_data
     from ganzoo.metrics.base import choose_metrics
     from ganzoo.plugins import get_registry
+    from ganzoo.spec import BuildContext
 
     registry = registry or get_registry()
     outcome: dict[str, Any] = {}
@@ -363,7 +368,7 @@ def check_data(suite: Suite, resolved: Mapping[str, Mapping[str, Any]], registry
         config = resolved[entry.name]
         splits = [config["split"]] + ([entry.protocol.reference_split] if entry.protocol.reference_split else [])
         for split in splits:
-            key = json.dumps([config["dataset"], config.get("data_root"), split, config.get("image_size")])
+            key = json.dumps([split, config.data], sort_keys=True, default=str)
             if key not in outcome:
                 try:
                     outcome[key] = load_data(registry, config, split=split).info
@@ -375,8 +380,10 @@ def check_data(suite: Suite, resolved: Mapping[str, Mapping[str, Any]], registry
                 skipped[entry.name] = outcome[key]
             else:
                 try:
-                    choose_metrics(registry, outcome[key], metric_names(entry, config),
-                                   conditional=registry.model(entry.model).conditional)
+                    spec = registry.model(entry.model)
+                    likelihood = spec.build_generator(BuildContext(outcome[key], config)).likelihood
+                    choose_metrics(registry, outcome[key], metric_names(entry, config), conditional=spec.conditional,
+                                   likelihood=likelihood)
                 except GanzooError as exc:
                     raise SuiteError(f"{suite.source}: entry {entry.name!r}: {exc}") from None
     return Suite(suite.name, suite.source, suite.entries, suite.description, skipped)

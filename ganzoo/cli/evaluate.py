@@ -20,13 +20,15 @@ from ganzoo.cli.app import cli, emit_json
 @click.option("--num-real", type=click.IntRange(min=2), help="Cap on reference images (default: the whole split).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=250, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generated samples.")
+@click.option("--parzen-bandwidth", type=float,
+              help="Fixed bandwidth of the parzen metric (pixels in [0, 1]; default: chosen on validation images).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
 @click.option("--weights", type=click.Choice(["auto", "raw", "ema"]), default="auto", show_default=True,
               help="Generator weights to score: auto takes the EMA of G's weights where the run kept one.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (scores and their protocol).")
 def eval_command(run: Path, metrics: str | None, num_samples: int, feature_extractor: str, inception_weights: Path | None,
-                 reference_split: str | None, num_real: int | None, batch_size: int, seed: int, device: str,
-                 weights: str, as_json: bool) -> None:
+                 reference_split: str | None, num_real: int | None, batch_size: int, seed: int,
+                 parzen_bandwidth: float | None, device: str, weights: str, as_json: bool) -> None:
     """Score a run directory or checkpoint (FID / IS / KID for images; each variant's own for other data)."""
     from ganzoo import api
     from ganzoo.metrics.base import describe_protocols, format_scores
@@ -35,7 +37,7 @@ def eval_command(run: Path, metrics: str | None, num_samples: int, feature_extra
     protocol = EvalProtocol(
         metrics=metrics, num_samples=num_samples, batch_size=batch_size, seed=seed,
         feature_extractor=feature_extractor, inception_weights=str(inception_weights) if inception_weights else None,
-        reference_split=reference_split, num_real=num_real,
+        reference_split=reference_split, num_real=num_real, parzen_bandwidth=parzen_bandwidth,
     )
     report = api.evaluate(run, protocol, device=device, progress=None, weights=weights)
     if as_json:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from ganzoo.data.base import DataInfo, LoadedData
 from ganzoo.data.loading import load_data
@@ -55,6 +56,15 @@ class EvalContext:
     """Shared by the metrics of one evaluation (e.g. features computed once for FID and KID)."""
     registry: Registry | None = None
     """Where the run's dataset is looked up (needed by metrics that read real data)."""
+    native: EvalContext | None = None
+    """For a run on data held at its native resolution (digits' ``data.native``), image scores see the generator
+    and data through the dataset's default view (this context); ``native`` is the run's own generator and data,
+    which likelihood metrics score."""
+
+    @property
+    def own(self) -> EvalContext:
+        """The run's own generator and data (``native`` where this context is a view of them, else itself)."""
+        return self.native or self
 
     def real_data(self, split: str | None = None) -> LoadedData:
         """The run's dataset (default split: the evaluation's reference split), loaded once."""
@@ -79,6 +89,19 @@ class EvalContext:
         return self.cache["data-artifacts"]
 
 
+def generated_samples(ctx: EvalContext) -> Tensor:
+    """``ctx.num_samples`` samples of the context's generator (float, CPU), drawn once per evaluation from the seed."""
+    if "generated" not in ctx.cache:
+        noise = torch.Generator().manual_seed(int(ctx.seed))
+        chunks, left = [], ctx.num_samples
+        while left > 0:
+            n = min(left, ctx.batch_size)
+            chunks.append(ctx.generator.sample(n, generator=noise).float().cpu())
+            left -= n
+        ctx.cache["generated"] = torch.cat(chunks)
+    return ctx.cache["generated"]
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     """A score a plugin registers.
@@ -97,12 +120,16 @@ class MetricSpec:
     """True for scores of class-conditional models (e.g. class accuracy); they skip other runs."""
     needs: tuple[str, ...] = ()
     """Keys of DataInfo.extras the metric needs (e.g. 'vocab' for text scores)."""
+    needs_likelihood: bool = False
+    """True for scores of a model's density (bits per dimension): they skip implicit models (GANs)."""
 
-    def applies_to(self, info: DataInfo, conditional: bool = False) -> bool:
-        """Whether it can score a model of this data; ``conditional``: the model takes class labels."""
+    def applies_to(self, info: DataInfo, conditional: bool = False, likelihood: str | None = None) -> bool:
+        """Whether it can score a model of this data; ``conditional``: the model takes class labels;
+        ``likelihood``: the kind of density the model has (Generator.likelihood)."""
         return (
             info.modality in self.modalities
             and (conditional or not self.conditional_only)
+            and (likelihood is not None or not self.needs_likelihood)
             and all(key in info.extras for key in self.needs)
         )
 
@@ -130,10 +157,12 @@ class EvalReport:
         }
 
 
-def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None, conditional: bool = False) -> list[MetricSpec]:
+def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None, conditional: bool = False,
+                   likelihood: str | None = None) -> list[MetricSpec]:
     """The named metrics (checked against the data and model), or every default metric that applies.
 
-    ``conditional``: the model generates on request for a class (its generator has classes).
+    ``conditional``: the model generates on request for a class (its generator has classes);
+    ``likelihood``: the kind of density the model has (``Generator.likelihood``; None for a GAN).
     """
     if names:
         chosen = [registry.metric(n) for n in names]
@@ -143,11 +172,14 @@ def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None, condit
             missing = [key for key in spec.needs if key not in info.extras]
             if missing:
                 raise ConfigError(f"metric {spec.name!r} needs data with {', '.join(missing)}; this run's data has none")
-            if not spec.applies_to(info, conditional):
+            if spec.needs_likelihood and likelihood is None:
+                raise ConfigError(f"metric {spec.name!r} scores a model's likelihood; this run's model is implicit "
+                                  "(a GAN has no density), so it has none")
+            if not spec.applies_to(info, conditional, likelihood):
                 raise ConfigError(f"metric {spec.name!r} scores class-conditional models; this run's model takes no labels")
         return chosen
     return [entry.value for entry in registry.metrics
-            if entry.value.default and entry.value.applies_to(info, conditional)]
+            if entry.value.default and entry.value.applies_to(info, conditional, likelihood)]
 
 
 def evaluate(ctx: EvalContext, metrics: list[MetricSpec], step: int = 0) -> EvalReport:

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from ganzoo.data.base import DataInfo
 from ganzoo.errors import ConfigError
-from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
+from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec, generated_samples
 
 THRESHOLD_STD = 3.0
 PACGAN_NUM_SAMPLES = 2500
@@ -85,13 +85,7 @@ def mode_scores(points: Tensor, modes: KnownModes, threshold: float = THRESHOLD_
 
 
 def _generated_points(ctx: EvalContext) -> Tensor:
-    noise = torch.Generator().manual_seed(int(ctx.seed))
-    chunks, left = [], ctx.num_samples
-    while left > 0:
-        n = min(left, ctx.batch_size)
-        chunks.append(ctx.generator.sample(n, generator=noise).float().cpu())
-        left -= n
-    return torch.cat(chunks).reshape(ctx.num_samples, -1)
+    return generated_samples(ctx).reshape(ctx.num_samples, -1)
 
 
 def _scores(ctx: EvalContext) -> tuple[dict[str, float], dict[str, Any]]:

@@ -7,9 +7,12 @@ cache folder) is not part of it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+from ganzoo.errors import ConfigError
 
 DEFAULT_NUM_SAMPLES = 10_000
 
@@ -37,9 +40,12 @@ class EvalProtocol:
     reference_split: str | None = None
     num_real: int | None = None
     """Cap on reference images (a fixed random subset); None: the whole split."""
+    parzen_bandwidth: float | None = None
+    """A fixed bandwidth for the Parzen estimate (pixels in [0, 1]); None: chosen on validation images."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", parse_metric_names(self.metrics))
+        check_bandwidth(self.parzen_bandwidth)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -62,4 +68,12 @@ class EvalProtocol:
     def context_options(self) -> dict[str, Any]:
         """What metrics read from ``EvalContext.options``."""
         return {"feature_extractor": self.feature_extractor, "inception_weights": self.inception_weights,
-                "reference_split": self.reference_split, "num_real": self.num_real}
+                "reference_split": self.reference_split, "num_real": self.num_real,
+                "parzen_bandwidth": self.parzen_bandwidth}
+
+
+def check_bandwidth(value: float | None) -> None:
+    """A fixed Parzen bandwidth must be a positive number (None: chosen on the validation images)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not math.isfinite(value) or value <= 0):
+        raise ConfigError(f"the Parzen bandwidth must be a positive number (pixel values in [0, 1]), got {value!r}")

@@ -274,7 +274,7 @@ def check_suite(suite: str | Path, out: str | Path | None = None) -> dict[str, A
         "suite": parsed.name,
         "description": parsed.description,
         "entries": [{"name": e.name, "model": e.model, "dataset": resolved[e.name]["dataset"],
-                     "loss": resolved[e.name]["loss"], "steps": total_steps(e.model, resolved[e.name]),
+                     "loss": resolved[e.name].get("loss"), "steps": total_steps(e.model, resolved[e.name]),
                      "seeds": list(e.seeds),
                      "protocol": e.protocol.to_json(), "skipped": parsed.skipped.get(e.name)} for e in parsed.entries],
         "runs": [{"run_id": run.run_id,

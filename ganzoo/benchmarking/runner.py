@@ -175,7 +175,7 @@ class Runner:
             "seed": run.seed,
             "model": run.model,
             "dataset": self.resolved[run.entry]["dataset"],
-            "loss": self.resolved[run.entry]["loss"],
+            "loss": self.resolved[run.entry].get("loss"),
             "options": dict(run.options),
             "fingerprint": run.fingerprint,
             "git_commit": self.commit,

@@ -41,7 +41,7 @@ def bench(suite: Path, out: Path, jobs: int, time_limit: float | None, entries: 
         if as_json:
             emit_json(data)
             return
-        rows = [[e["name"], e["model"], e["dataset"], e["loss"], e["steps"], ",".join(map(str, e["seeds"])),
+        rows = [[e["name"], e["model"], e["dataset"], e["loss"] or "-", e["steps"], ",".join(map(str, e["seeds"])),
                  e["skipped"] and f"skipped: {e['skipped']}" or ""] for e in data["entries"]]
         click.echo(f"suite {data['suite']}: valid")
         click.echo(table(rows, ["ENTRY", "MODEL", "DATASET", "LOSS", "STEPS", "SEEDS", ""]))

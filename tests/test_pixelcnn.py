@@ -136,9 +136,11 @@ def test_levels_follow_the_data_17_for_native_digits_256_otherwise():
 
 
 # ---- (c) sampling ------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape,levels", [((1, 8, 8), 17), ((3, 5, 6), 256)])
-def test_the_row_by_row_sampler_gives_the_naive_samplers_images(shape, levels):
-    G = pixelcnn(shape, levels, dtype=torch.float32)
+@pytest.mark.parametrize("shape,levels,layers", [((1, 8, 8), 17, 3), ((3, 5, 6), 256, 3), ((1, 10, 9), 17, 2)])
+def test_the_row_by_row_sampler_gives_the_naive_samplers_images(shape, levels, layers):
+    """Also where the sampler's windows (the receptive field, layers * k//2 = 2 or 3 rows up and columns left) crop."""
+    G = pixelcnn(shape, levels, dtype=torch.float32, layers=layers)
+    assert G.reach == layers
     z = torch.randn(6, G.latent_dim, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         fast, naive = G.sample_levels(z), G.sample_levels_naive(z)

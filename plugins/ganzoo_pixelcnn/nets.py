@@ -18,8 +18,9 @@ channel of a pixel is predicted from the earlier pixels only (all their channels
 channels of the same pixel: a proper distribution, simpler than the paper's R -> G -> B ordering.
 
 Nothing looks down: computing the network on rows 0..r gives exactly the logits of rows 0..r, and the
-horizontal stack of row r needs only that row and the vertical features of that row. The sampler uses
-both (:meth:`PixelCNN.sample_levels`).
+horizontal stack of row r needs only that row and the vertical features of that row. Nor does anything
+reach further than ``layers * (k//2)`` rows up or columns left (the receptive field). The sampler uses all
+three (:meth:`PixelCNN.sample_levels`).
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ class PixelCNN(Generator):
         super().__init__(math.prod(shape), shape)
         channels = shape[0]
         self.levels = int(levels)
+        self.reach = layers * (kernel // 2)
+        """How far up (rows) and left (columns) the logits of a pixel see: its receptive field."""
         self.layers = nn.ModuleList(
             [GatedLayer(channels, width, kernel, "A")] + [GatedLayer(width, width, kernel, "B") for _ in range(layers - 1)]
         )
@@ -178,18 +181,23 @@ class PixelCNN(Generator):
     def sample_levels(self, z: Tensor) -> Tensor:
         """Levels (B, C, H, W) for latents z, pixel by pixel in raster order, computing only what each pixel needs.
 
-        Row r: the vertical stack on rows 0..r (its row r depends on the finished rows above only), then
-        for each column c the horizontal stack on row r, columns 0..c, with that row's vertical features.
+        Row r: the vertical stack on rows r - reach..r only (its row r depends on the finished rows above, and
+        on no row further up than its receptive field), then for each column c the horizontal stack on row r,
+        columns c - reach..c only, with that row's vertical features. Exact: every feature the logits of
+        (r, c) depend on lies inside those windows, so the zero padding at a window's edge never reaches them.
         """
         u = self.uniforms(z)
         batch, (channels, height, width) = len(z), self.output_shape
         x = torch.zeros(batch, channels, height, width, dtype=self.dtype, device=z.device)
         levels = torch.zeros(batch, channels, height, width, dtype=torch.long, device=z.device)
         for r in range(height):
-            row_features = [f[:, :, r : r + 1] for f in self.vertical_features(x[:, :, : r + 1])]
+            top = max(0, r - self.reach)
+            row_features = [f[:, :, -1:] for f in self.vertical_features(x[:, :, top : r + 1])]
             for c in range(width):
-                logits = self.horizontal_logits(x[:, :, r : r + 1, : c + 1], [f[..., : c + 1] for f in row_features])
-                levels[:, :, r, c] = self.pick(logits[..., 0, c], u[:, :, r, c])
+                left = max(0, c - self.reach)
+                window = [f[..., left : c + 1] for f in row_features]
+                logits = self.horizontal_logits(x[:, :, r : r + 1, left : c + 1], window)
+                levels[:, :, r, c] = self.pick(logits[..., 0, -1], u[:, :, r, c])
                 x[:, :, r, c] = self.to_values(levels[:, :, r, c])
         return levels
 

@@ -28,11 +28,15 @@ def build_generator(ctx: BuildContext) -> PixelCNN:
 
 
 def train_step(state: TrainState) -> dict[str, Tensor]:
-    """One Adam step on the mean exact NLL per dimension (nats) of a training batch; logs it and bits/dim."""
+    """One Adam step on the mean exact NLL per dimension (nats) of a training batch; logs it and bits/dim.
+
+    The network runs at the run's precision (bf16 autocast on CPUs with bf16 units), the softmax over
+    levels in float32; ``bits_per_dim``, which scores runs, is computed in float32 throughout.
+    """
     G = state.generator
     x = state.next_batch().x
     with state.autocast():
-        loss = G.bits_per_dim(x).mean() * LN2
+        loss = -G.log_prob(x).mean() / G.latent_dim
     state.optimize(loss, "generator")
     loss = loss.detach()
     return {"loss": loss, "bits_per_dim": loss / LN2}

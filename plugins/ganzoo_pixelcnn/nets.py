@@ -165,8 +165,10 @@ class PixelCNN(Generator):
         return logp.gather(2, levels.unsqueeze(2)).squeeze(2).flatten(1).sum(1)
 
     def bits_per_dim(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """Exact negative log2-likelihood per dimension of each example (B,); ``generator`` is unused (no noise)."""
-        return -self.log_prob(x) / (LN2 * self.latent_dim)
+        """Exact negative log2-likelihood per dimension of each example (B,), in full precision even inside an
+        autocast region (it is the number runs are scored by); ``generator`` is unused (there is no noise)."""
+        with torch.autocast(x.device.type, enabled=False):
+            return -self.log_prob(x) / (LN2 * self.latent_dim)
 
     # ---- sampling ----------------------------------------------------------------------------------------
     def pick(self, logits: Tensor, u: Tensor) -> Tensor:

@@ -215,6 +215,24 @@ def test_the_train_step_logs_the_exact_nll_of_the_batch_it_trained_on(tmp_path):
     assert float(logged["bits_per_dim"]) == pytest.approx(float(expected), rel=1e-5)
 
 
+def test_the_cores_bits_per_dim_metric_scores_the_exact_likelihood_on_the_held_out_native_scans(tmp_path):
+    from ganzoo.data.base import DataRequest
+    from ganzoo.data.digits import load_digits
+    from ganzoo.evaluation import evaluate_run
+    from ganzoo.metrics.protocol import EvalProtocol
+
+    run = tmp_path / "run"
+    ganzoo.train("pixelcnn", steps=5, batch_size=16, out=run, progress=False, **TINY)
+    report = evaluate_run(run, EvalProtocol(metrics=("bits_per_dim", "sharpness"), num_samples=64))
+    heldout = load_digits(DataRequest(split="test", options={"native": True})).x
+    with torch.no_grad():
+        expected = float(ganzoo.load(run).bits_per_dim(heldout).mean())
+    assert report.scores["bits_per_dim"] == pytest.approx(expected, rel=1e-6) and "bits_per_dim_bound" not in report.scores
+    assert report.protocols["bits_per_dim"] == {"reference": "digits:test", "num_images": 360, "shape": [1, 8, 8],
+                                                "levels": 17}
+    assert report.protocols["sharpness"]["image_size"] == [1, 32, 32]  # samples are scored upsampled, as real digits
+
+
 def test_resume_is_bitwise(tmp_path):
     """6 steps straight equal 3 steps, a resume in a new trainer and 3 more: every tensor of the checkpoint."""
     options = {"steps": 6, "checkpoint_every": 3, "log_every": 1, "batch_size": 16, "progress": False, **TINY}

@@ -259,15 +259,17 @@ def plot(path: str | Path, out: str | Path | None = None) -> Path:
     from ganzoo.analysis.curves import plot_curves
 
     return plot_curves(path, out)[0]
-def check_suite(suite: str | Path, out: str | Path | None = None) -> dict[str, Any]:
+def check_suite(suite: str | Path, out: str | Path | None = None, entries: list[str] | None = None,
+                seeds: list[int] | None = None) -> dict[str, Any]:
     """Validate a benchmark suite fully and say what a bench into ``out`` would run (nothing is run)."""
-    from ganzoo.benchmarking.runner import plan
+    from ganzoo.benchmarking.runner import plan, select
     from ganzoo.benchmarking.suite import load_suite
 
     def total_steps(model: str, config: Any) -> int:
         return sum(phase.steps for phase in get_registry().model(model).schedule(config))
 
     parsed, resolved = load_suite(suite)
+    parsed = select(parsed, entries, seeds)
     todo, done = plan(parsed, Path(out)) if out is not None else (parsed.runs(), [])
     pending = {run.run_id for run in todo}
     return {
@@ -291,11 +293,15 @@ def bench(
     time_limit: float | None = None,
     retry_failed: bool = True,
     entries: list[str] | None = None,
+    seeds: list[int] | None = None,
+    executor: str = "local",
+    executor_options: dict[str, Any] | None = None,
     progress: bool | None = None,
 ) -> Any:
-    """Run every (entry, seed) of a suite into ``out`` (resumable); rows go to ``out/results.jsonl``.
+    """Run every (entry, seed) of a suite into ``out`` (resumable) on ``executor``; rows go to ``out/results.jsonl``.
 
-    Returns a BenchSummary of the rows this call wrote. ``progress``: None shows a bar on terminals.
+    ``executor_options`` override the suite's ``[executor.NAME]`` table. Returns a BenchSummary of the
+    rows this call wrote. ``progress``: None shows a bar on terminals.
     """
     from ganzoo.benchmarking.progress import Progress
     from ganzoo.benchmarking.runner import run_suite
@@ -303,7 +309,7 @@ def bench(
     display = Progress(progress)
     try:
         return run_suite(suite, out, jobs=jobs, time_limit=time_limit, retry_failed=retry_failed, entries=entries,
-                         on_event=display)
+                         seeds=seeds, executor=executor, executor_settings=executor_options, on_event=display)
     finally:
         display.close()
 

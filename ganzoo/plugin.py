@@ -17,6 +17,7 @@ here are the stable API. A minimal variant::
 
 from __future__ import annotations
 
+from ganzoo.benchmarking.execution import WORKER_PRELOAD, BenchTask, ExecutorContext, collect_outcome, run_bench_task
 from ganzoo.config import Option, RunConfig
 from ganzoo.data.base import Batch, DataInfo, DataRequest, LoadedData, StreamData, TensorData
 from ganzoo.driver.kstep import LOSS_OBJECTIVE, Objective, frozen, k_step
@@ -40,11 +41,12 @@ from ganzoo.spec import BuildContext, DatasetSpec, ExecutorSpec, ExtensionSpec, 
 from ganzoo.trainer.setup import adam
 
 __all__ = [
-    "LOSS_OBJECTIVE", "Batch", "BuildContext", "ConditionalBatchNorm2d", "ConditionalDCGANGenerator", "ConfigError",
-    "DCGANDiscriminator", "DCGANGenerator", "DataError", "DataInfo", "DataRequest", "DatasetSpec", "Discriminator",
-    "DiscriminatorStep", "EvalContext", "ExecutorSpec", "ExtensionSpec", "GanzooError", "Generator", "GeneratorStep",
-    "LoadedData", "LossSpec", "Losses", "Maxout", "MetricResult", "MetricSpec", "ModelSpec", "Objective", "Option", "Phase",
-    "RunConfig", "StreamData", "TensorData", "TrainState", "TrainingExtension", "adam", "decode_tokens",
-    "discriminator_trunk", "doubling_stages", "frozen", "hookimpl", "init_weights", "k_step", "layer_norm",
-    "spectral_norm", "square_image_shape", "unknown_name",
+    "LOSS_OBJECTIVE", "Batch", "BenchTask", "BuildContext", "ConditionalBatchNorm2d", "ConditionalDCGANGenerator",
+    "ConfigError", "DCGANDiscriminator", "DCGANGenerator", "DataError", "DataInfo", "DataRequest", "DatasetSpec",
+    "Discriminator", "DiscriminatorStep", "EvalContext", "ExecutorContext", "ExecutorSpec", "ExtensionSpec",
+    "GanzooError", "Generator", "GeneratorStep", "LoadedData", "LossSpec", "Losses", "Maxout", "MetricResult",
+    "MetricSpec", "ModelSpec", "Objective", "Option", "Phase", "RunConfig", "StreamData", "TensorData", "TrainState",
+    "TrainingExtension", "adam", "collect_outcome", "decode_tokens", "discriminator_trunk", "doubling_stages",
+    "frozen", "hookimpl", "init_weights", "k_step", "layer_norm", "run_bench_task", "spectral_norm",
+    "square_image_shape", "unknown_name", "WORKER_PRELOAD",
 ]

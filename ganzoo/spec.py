@@ -155,9 +155,12 @@ class DatasetSpec:
 class ExecutorSpec:
     """Where the runs of a bench suite execute (local processes, a Ray cluster, SLURM jobs, ...).
 
-    ``run`` receives the runs still to do and the suite's executor options, executes each run
-    through ganzoo's worker entry point wherever it chooses, and yields one result row per run
-    as it ends; the bench driver alone writes them to results.jsonl.
+    ``run(tasks, ctx)`` receives the runs still to do (``BenchTask``) and an ``ExecutorContext``
+    (the bench directory, these options typed and defaulted, ``--jobs``, a stop event), runs each
+    task's ``run_bench_task(task.payload(threads))`` in a process of its own wherever it chooses,
+    and yields ``(run_id, collect_outcome(ctx, run_id, ...))`` as runs end; the bench driver alone
+    writes rows to results.jsonl. A user mistake (an unreachable cluster, resources it can never
+    grant) raises ConfigError before anything is submitted. See ganzoo/benchmarking/execution.py.
     """
 
     name: str

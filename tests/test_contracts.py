@@ -312,9 +312,9 @@ def test_a_plugin_registers_a_bench_executor(monkeypatch):
     source = '''
 from ganzoo.plugin import ExecutorSpec, Option, hookimpl
 
-def run(runs, options):
-    for run in runs:
-        yield {"run_id": run.run_id, "status": "ok"}
+def run(tasks, ctx):
+    for task in tasks:
+        yield task.run_id, {"status": "ok"}
 
 @hookimpl
 def register_executors(register):

@@ -37,7 +37,7 @@ class Progress:
             return
         if kind == "plan":
             self._write(f"suite {data['suite']}: {data['total']} runs; {data['done']} done before, {data['skipped']} skipped, "
-                        f"{data['todo']} to run ({data['jobs']} at a time, {data['threads']} threads each)")
+                        f"{data['todo']} to run on executor {data['executor']}")
             self.bar = tqdm(total=data["total"], initial=data["done"] + data["skipped"], desc=f"bench {data['suite']}",
                             unit="run", disable=self.enabled is None and not self.stream.isatty(), file=self.stream,
                             dynamic_ncols=True)

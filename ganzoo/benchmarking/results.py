@@ -23,6 +23,8 @@ RUNS = "runs"
 SAMPLES = "samples"
 LOGS = "logs"
 WORK = ".work"
+STOP_FILE = "STOP"
+"""Written into DIR/.work by a stopping driver; every worker that sees it checkpoints and stops."""
 STATUSES = ("ok", "failed", "timeout", "skipped")
 
 

@@ -11,30 +11,23 @@ the workers at their next step, with a checkpoint, and writes no row for them.
 from __future__ import annotations
 
 import fcntl
-import json
-import multiprocessing
-import os
 import signal
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from multiprocessing.connection import wait
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ganzoo.benchmarking import worker
+from ganzoo.benchmarking.execution import BenchTask, ExecutorContext
 from ganzoo.benchmarking.results import WORK, append_row, latest_rows, read_rows
 from ganzoo.benchmarking.suite import RunSpec, Suite, load_suite
-from ganzoo.errors import ConfigError, GanzooError
-
-PRELOAD = ["torch", "ganzoo.training", "ganzoo.evaluation", "ganzoo.metrics.fidelity", "ganzoo.metrics.extractors"]
-"""Imported once by the fork server the workers start from, instead of once per run (the extractors bring
-torch-fidelity, with torchvision and torch._dynamo, which the scores and the first optimiser need)."""
-GRACE_SECONDS = 60.0
-"""How long a stopped worker may take to write its checkpoint before it is killed."""
+from ganzoo.config import as_option
+from ganzoo.errors import ConfigError, GanzooError, unknown_name
+from ganzoo.spec import ExecutorSpec
 
 
 class BenchInterrupted(GanzooError):
@@ -99,13 +92,6 @@ def git_commit(start: Path | None = None) -> tuple[str | None, bool | None]:
         return None, None
 
 
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def plan(suite: Suite, out: Path, retry_failed: bool = True) -> tuple[list[RunSpec], list[str]]:
     """(runs to start, run ids already done) from the suite and DIR/results.jsonl."""
     latest = latest_rows(read_rows(out))
@@ -120,24 +106,16 @@ def plan(suite: Suite, out: Path, retry_failed: bool = True) -> tuple[list[RunSp
     return todo, done
 
 
-@dataclass
-class _Running:
-    run: RunSpec
-    process: Any
-    lifeline: Any
-    started: float
-    stop_reason: str | None = None
-    stop_sent: float | None = None
-
-
 class _Signals:
-    """SIGINT / SIGTERM set a flag the scheduling loop reads (main thread only)."""
+    """SIGINT / SIGTERM (main thread only) set the executors' stop event and write the workers' stop file."""
 
-    def __init__(self) -> None:
+    def __init__(self, ctx: ExecutorContext) -> None:
+        self.ctx = ctx
         self.signum: int | None = None
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Signals:
+        self.ctx.stop_file.unlink(missing_ok=True)
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)
@@ -145,27 +123,24 @@ class _Signals:
 
     def _handle(self, signum: int, frame: Any) -> None:
         self.signum = signum
+        self.ctx.stop_file.touch()
+        self.ctx.stop.set()
 
     def __exit__(self, *exc: Any) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+        self.ctx.stop_file.unlink(missing_ok=True)
 
 
-class Runner:
-    """Schedules worker processes and turns their outcomes into rows."""
+class Driver:
+    """Hands runs to an executor and turns their outcomes into rows; the only writer of results.jsonl."""
 
-    def __init__(self, suite: Suite, resolved: Mapping[str, Mapping[str, Any]], out: Path, jobs: int,
-                 time_limit: float | None, on_event: Callable[[str, Mapping[str, Any]], None]) -> None:
+    def __init__(self, suite: Suite, resolved: Mapping[str, Mapping[str, Any]], out: Path, executor: str) -> None:
         self.suite = suite
         self.resolved = resolved
         self.out = out
-        self.jobs = jobs
-        self.time_limit = time_limit
-        self.on_event = on_event
-        self.threads = max(1, available_cpus() // jobs)
+        self.executor = executor
         self.commit, self.dirty = git_commit()
-        self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(PRELOAD)
 
     def base_row(self, run: RunSpec) -> dict[str, Any]:
         return {
@@ -178,58 +153,19 @@ class Runner:
             "loss": self.resolved[run.entry].get("loss"),
             "options": dict(run.options),
             "fingerprint": run.fingerprint,
+            "executor": self.executor,
             "git_commit": self.commit,
             "git_dirty": self.dirty,
         }
 
-    def start(self, run: RunSpec) -> _Running:
-        task = {
-            "run_id": run.run_id,
-            "model": run.model,
-            "options": dict(run.options),
-            "protocol": run.protocol.to_json(),
-            "weights": list(run.weights),
-            "out": str(self.out),
-            "threads": self.threads,
-        }
-        result = worker.paths(self.out, run.run_id)["result"]
-        result.unlink(missing_ok=True)
-        reader, writer = self.context.Pipe(duplex=False)
-        process = self.context.Process(target=worker.main, args=(task, reader), name=f"ganzoo-bench-{run.run_id}")
-        process.start()
-        reader.close()
-        self.on_event("start", {"run_id": run.run_id})
-        return _Running(run, process, writer, time.monotonic())
+    def task(self, run: RunSpec, time_limit: float | None) -> BenchTask:
+        spec = {"model": run.model, "options": dict(run.options), "protocol": run.protocol.to_json(),
+                "weights": list(run.weights), "out": str(self.out)}
+        return BenchTask(run.run_id, spec, run.time_limit if time_limit is None else time_limit)
 
-    def stop(self, running: _Running, reason: str) -> None:
-        if running.stop_sent is None and running.process.is_alive():
-            running.stop_reason = reason
-            running.stop_sent = time.monotonic()
-            os.kill(running.process.pid, signal.SIGTERM)
-
-    def limit(self, run: RunSpec) -> float | None:
-        """The run's time limit: --time-limit, else the suite's."""
-        return run.time_limit if self.time_limit is None else self.time_limit
-
-    def finish(self, running: _Running) -> dict[str, Any] | None:
-        """The row for an ended worker (None when it was stopped by a shutdown: it resumes next time)."""
-        running.lifeline.close()
-        run = running.run
-        result_path = worker.paths(self.out, run.run_id)["result"]
-        try:
-            outcome = json.loads(result_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            code = running.process.exitcode
-            killed = f" (killed by {signal.Signals(-code).name})" if code is not None and code < 0 else ""
-            outcome = {"status": "failed", "error": f"worker ended with exit code {code}{killed} and no result"}
-        result_path.unlink(missing_ok=True)
-        if running.stop_reason == "shutdown":
-            return None
-        if running.stop_reason == "time limit" and outcome.get("status") != "ok":
-            outcome["status"] = "timeout"
-            outcome["error"] = (f"stopped at the time limit of {self.limit(run):g} s (step {outcome.get('step', 0)}); "
-                                "running the bench again continues it from its last checkpoint")
-        elif outcome.get("status") == "interrupted":
+    def row(self, run: RunSpec, outcome: Mapping[str, Any]) -> dict[str, Any]:
+        outcome = dict(outcome)
+        if outcome.get("status") == "interrupted":  # stopped by something other than this bench's shutdown
             outcome["status"] = "failed"
         logs = worker.paths(self.out, run.run_id)["log"]
         finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -237,38 +173,34 @@ class Runner:
         append_row(self.out, row)
         return row
 
-    def run(self, todo: list[RunSpec]) -> list[dict[str, Any]]:
+    def run(self, spec: ExecutorSpec, todo: list[RunSpec], ctx: ExecutorContext,
+            time_limit: float | None) -> list[dict[str, Any]]:
+        by_id = {run.run_id: run for run in todo}
         rows: list[dict[str, Any]] = []
-        queue = list(todo)
-        running: list[_Running] = []
-        with _Signals() as signals:
-            while queue or running:
-                if signals.signum is not None:
-                    queue.clear()
-                    for item in running:
-                        self.stop(item, "shutdown")
-                while queue and len(running) < self.jobs:
-                    running.append(self.start(queue.pop(0)))
-                wait([item.process.sentinel for item in running], timeout=0.5)
-                now = time.monotonic()
-                for item in list(running):
-                    limit = self.limit(item.run)
-                    if limit is not None and now - item.started > limit:
-                        self.stop(item, "time limit")
-                    if item.stop_sent is not None and now - item.stop_sent > GRACE_SECONDS and item.process.is_alive():
-                        item.process.kill()
-                    if not item.process.is_alive():
-                        item.process.join()
-                        running.remove(item)
-                        row = self.finish(item)
-                        if row is not None:
-                            rows.append(row)
-                            self.on_event("end", row)
-            if signals.signum is not None:
-                name = signal.Signals(signals.signum).name
-                raise BenchInterrupted(signals.signum, f"bench stopped by {name}; unfinished runs kept their checkpoints: "
-                                                       "run the same command again to continue")
+        with _Signals(ctx) as signals:
+            for run_id, outcome in spec.run([self.task(run, time_limit) for run in todo], ctx):
+                if run_id not in by_id or ctx.stop.is_set():
+                    continue
+                row = self.row(by_id.pop(run_id), outcome)
+                rows.append(row)
+                ctx.on_event("end", row)
+        if signals.signum is not None:
+            name = signal.Signals(signals.signum).name
+            raise BenchInterrupted(signals.signum, f"bench stopped by {name}; unfinished runs kept their checkpoints: "
+                                                   "run the same command again to continue")
         return rows
+
+
+def executor_options(spec: ExecutorSpec, suite_table: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The executor's options: its defaults, then the suite's ``[executor.NAME]`` table, then the command line."""
+    declared = {key: as_option(value) for key, value in spec.options.items()}
+    values = {key: option.default for key, option in declared.items()}
+    for where, table in (("the suite's [executor." + spec.name + "] table", suite_table), ("--executor-option", given)):
+        for key, value in table.items():
+            if key not in declared:
+                raise unknown_name(f"option of executor {spec.name!r} (in {where})", key, declared)
+            values[key] = declared[key].coerce(f"executor {spec.name} option {key}", value)
+    return values
 
 
 def run_suite(
@@ -279,30 +211,30 @@ def run_suite(
     time_limit: float | None = None,
     retry_failed: bool = True,
     entries: list[str] | None = None,
+    seeds: list[int] | None = None,
+    executor: str = "local",
+    executor_settings: Mapping[str, Any] | None = None,
     on_event: Callable[[str, Mapping[str, Any]], None] | None = None,
 ) -> BenchSummary:
-    """Validate a suite, then run every (entry, seed) not yet done into ``out``; see the module docstring."""
+    """Validate a suite, then run every (entry, seed) not yet done into ``out`` on ``executor``; see the module
+    docstring. ``executor_settings`` override the suite's ``[executor.NAME]`` table."""
+    from ganzoo.plugins import get_registry
+
     if jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {jobs}")
     if time_limit is not None and not time_limit > 0:
         raise ConfigError(f"--time-limit must be a positive number of seconds, got {time_limit}")
+    spec = get_registry().executor(executor)
     suite, resolved = load_suite(suite_path)
-    if entries:
-        known = {e.name for e in suite.entries}
-        for name in entries:
-            if name not in known:
-                from ganzoo.errors import unknown_name
-
-                raise unknown_name("entry", name, known)
-        suite = Suite(suite.name, suite.source, tuple(e for e in suite.entries if e.name in entries), suite.description,
-                      suite.skipped)
-    out = Path(out)
+    options = executor_options(spec, suite.executors.get(executor, {}), executor_settings or {})
+    suite = select(suite, entries, seeds)
+    out = Path(out).absolute()
     on_event = on_event or (lambda kind, data: None)
     with exclusive(out):
         (out / WORK).mkdir(parents=True, exist_ok=True)
         todo, done = plan(suite, out, retry_failed)
         summary = BenchSummary(out, suite.name, len(suite.runs()), done)
-        runner = Runner(suite, resolved, out, jobs, time_limit, on_event)
+        driver = Driver(suite, resolved, out, executor)
         latest = latest_rows(read_rows(out))
         launch = []
         for run in todo:
@@ -312,11 +244,28 @@ def run_suite(
                 continue
             previous = latest.get(run.run_id, {})
             if previous.get("status") != "skipped" or previous.get("error") != reason:
-                row = {**runner.base_row(run), "status": "skipped", "error": reason}
+                row = {**driver.base_row(run), "status": "skipped", "error": reason}
                 append_row(out, row)
                 summary.rows.append(row)
                 on_event("end", row)
         on_event("plan", {"suite": suite.name, "total": summary.total, "done": len(done), "todo": len(launch),
-                          "skipped": len(todo) - len(launch), "jobs": jobs, "threads": runner.threads})
-        summary.rows.extend(runner.run(launch))
+                          "skipped": len(todo) - len(launch), "jobs": jobs, "executor": executor})
+        ctx = ExecutorContext(out, options, jobs, on_event=on_event)
+        summary.rows.extend(driver.run(spec, launch, ctx, time_limit))
     return summary
+
+
+def select(suite: Suite, entries: list[str] | None, seeds: list[int] | None) -> Suite:
+    """The suite cut down to the named entries and seeds (``--entry``, ``--seed``)."""
+    if entries:
+        known = {e.name for e in suite.entries}
+        for name in entries:
+            if name not in known:
+                raise unknown_name("entry", name, known)
+        suite = replace(suite, entries=tuple(e for e in suite.entries if e.name in entries))
+    if seeds:
+        kept = tuple(replace(e, seeds=tuple(s for s in e.seeds if s in seeds)) for e in suite.entries)
+        suite = replace(suite, entries=tuple(e for e in kept if e.seeds))
+        if not suite.entries:
+            raise ConfigError(f"no entry of the suite has seed {', '.join(map(str, seeds))}")
+    return suite

@@ -5,6 +5,8 @@
     seeds = [0, 1, 2]                  # defaults for every entry (each may override)
     steps = 2000
     time_limit = 1800                  # seconds per run (optional)
+    [executor.ray]                     # options of an executor, used when the suite runs on it
+    cpus = 2
     [options]                          # trainer options / hyper-parameters for every entry
     device = "cpu"
     [protocol]                         # how every entry is scored
@@ -41,7 +43,7 @@ from typing import Any
 from ganzoo.errors import ConfigError, DataError, GanzooError
 from ganzoo.metrics.protocol import EvalProtocol
 
-SUITE_KEYS = ("name", "description", "seeds", "steps", "time_limit", "options", "protocol", "entry")
+SUITE_KEYS = ("name", "description", "seeds", "steps", "time_limit", "options", "protocol", "entry", "executor")
 ENTRY_KEYS = ("name", "description", "model", "dataset", "loss", "seeds", "steps", "time_limit", "options", "protocol",
               "optional", "weights")
 WEIGHT_CHOICES = ("auto", "raw", "ema")
@@ -111,6 +113,8 @@ class Suite:
     description: str = ""
     skipped: Mapping[str, str] = field(default_factory=dict)
     """Optional entries whose data is absent here, with the reason (filled by :func:`check_data`)."""
+    executors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """``[executor.NAME]`` tables: options for each executor the suite may run on (checked when it is chosen)."""
 
     def runs(self) -> list[RunSpec]:
         """Every (entry, seed): the first seed of every entry (in file order), then the second, and so on,
@@ -241,7 +245,10 @@ def parse_suite(text: str, source: str = "<suite>") -> Suite:
         if entry.name in seen:
             raise check.fail(f"entry {i}", f"name {entry.name!r} is taken by entry {seen[entry.name]}; give one a name")
         seen[entry.name] = i
-    return Suite(name, source, tuple(entries), description)
+    executors = check.table(data.get("executor", {}), "executor")
+    for key, table in executors.items():
+        check.table(table, f"executor.{key}")
+    return Suite(name, source, tuple(entries), description, executors=executors)
 
 
 def _parse_entry(check: _Checker, raw: Any, index: int, seeds: tuple[int, ...], steps: int | None,
@@ -386,7 +393,7 @@ def check_data(suite: Suite, resolved: Mapping[str, Mapping[str, Any]], registry
                                    likelihood=likelihood)
                 except GanzooError as exc:
                     raise SuiteError(f"{suite.source}: entry {entry.name!r}: {exc}") from None
-    return Suite(suite.name, suite.source, suite.entries, suite.description, skipped)
+    return dataclasses.replace(suite, skipped=skipped)
 
 
 def read_suite(path: str | Path) -> Suite:

@@ -1,9 +1,10 @@
 """One benchmark run in its own process: train (or resume), score under the suite's protocol, describe.
 
-The runner starts :func:`main` in a fresh process per run, so each run has its own memory peak,
-thread count and crash boundary. The worker writes its row to DIR/.work/RUN.json; the runner
-appends it to results.jsonl. If the runner dies, the worker notices (its lifeline pipe closes),
-stops at the next step with a checkpoint, and a later `ganzoo bench` resumes from there.
+An executor starts :func:`main` in a fresh process per run, so each run has its own memory peak,
+thread count and crash boundary. The worker writes its row to DIR/.work/RUN.json; the driver
+appends it to results.jsonl. The worker stops at its next step with a checkpoint when its time
+limit passes, when the driver writes DIR/.work/STOP, or (local processes) when the driver dies
+and its lifeline pipe closes; a later `ganzoo bench` resumes from there.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ganzoo.benchmarking.results import LOGS, RUNS, SAMPLES, WORK, timeline
+from ganzoo.benchmarking.results import LOGS, RUNS, SAMPLES, STOP_FILE, WORK, timeline
 from ganzoo.config import RunConfig
 from ganzoo.metrics.protocol import EvalProtocol
 
 THUMBNAIL_PX = 256
+STOP_POLL_SECONDS = 1.0
 TEXT_SAMPLE_LINES = 16
 
 
@@ -55,6 +57,40 @@ def _watch_lifeline(lifeline: Any) -> None:
     threading.Thread(target=watch, daemon=True, name="ganzoo-bench-lifeline").start()
 
 
+def _watch_stop_file(path: Path) -> None:
+    """Stop this worker (checkpoint, then exit) once the driver writes its stop file."""
+
+    def watch() -> None:
+        while not path.exists():
+            time.sleep(STOP_POLL_SECONDS)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="ganzoo-bench-stop-file").start()
+
+
+class WorkerStopped(Exception):
+    """SIGTERM arrived outside training (while scoring, say): the attempt ends without a checkpoint to add."""
+
+
+def _stop_outside_training(signum: int, frame: Any) -> None:
+    raise WorkerStopped(f"stopped by {signal.Signals(signum).name} outside training")
+
+
+def _start_time_limit(seconds: float | None) -> threading.Event:
+    """Stop this worker with a checkpoint after ``seconds``; the event says whether that happened."""
+    fired = threading.Event()
+
+    def fire() -> None:
+        fired.set()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    if seconds is not None:
+        timer = threading.Timer(float(seconds), fire)
+        timer.daemon = True
+        timer.start()
+    return fired
+
+
 def _redirect_output(log_path: Path) -> None:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -72,26 +108,36 @@ def paths(out: Path, run_id: str) -> dict[str, Path]:
         "log": out / LOGS / f"{run_id}.log",
         "result": out / WORK / f"{run_id}.json",
         "lock": out / WORK / f"{run_id}.lock",
+        "stop": out / WORK / STOP_FILE,
         "sample": out / SAMPLES / run_id,  # suffix added by the modality
     }
 
 
 def main(task: Mapping[str, Any], lifeline: Any = None) -> None:
     """Process entry point: run one task and write its row to the result file."""
-    os.setpgrp()  # Ctrl-C reaches the runner only; it decides what the workers do
+    if task.get("own_process_group", True):
+        os.setpgrp()  # Ctrl-C reaches the driver only; it decides what the workers do
     out = Path(task["out"])
     where = paths(out, task["run_id"])
     _redirect_output(where["log"])
     if lifeline is not None:
         _watch_lifeline(lifeline)
+    _watch_stop_file(where["stop"])
+    timed_out = _start_time_limit(task.get("time_limit"))
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_outside_training)
     import torch
 
     torch.set_num_threads(int(task["threads"]))
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(task["threads"]))  # numpy's BLAS too (scores), whatever the executor's environment says
     started = time.perf_counter()
     row: dict[str, Any] = {"status": "failed", "error": None}
     try:
         with run_lock(where["lock"]):
-            print(f"== {task['run_id']} (attempt started {time.strftime('%Y-%m-%d %H:%M:%S')})", flush=True)
+            print(f"== {task['run_id']} (attempt started {time.strftime('%Y-%m-%d %H:%M:%S')} on "
+                  f"{platform.node()}, pid {os.getpid()})", flush=True)
             row.update(train_and_score(task, out, where))
             row["status"] = "ok"
     except BaseException as exc:  # every outcome becomes a row; the runner decides what it means
@@ -99,10 +145,14 @@ def main(task: Mapping[str, Any], lifeline: Any = None) -> None:
         from ganzoo.trainer.loop import Interrupted
 
         traceback.print_exc()
-        if isinstance(exc, Interrupted):
+        if isinstance(exc, (Interrupted, WorkerStopped)):
             row["status"] = "interrupted"
         row["error"] = str(exc) if isinstance(exc, GanzooError) else f"{type(exc).__name__}: {exc}"
         row["step"] = _latest_step(where["run_dir"])
+        if timed_out.is_set():
+            row["status"] = "timeout"
+            row["error"] = (f"stopped at the time limit of {task['time_limit']:g} s (step {row['step']}); "
+                            "running the bench again continues it from its last checkpoint")
     row["wall_seconds"] = round(time.perf_counter() - started, 3)
     row.update(environment(torch))
     from ganzoo.storage.checkpoint import atomic_write_text

@@ -12,6 +12,19 @@ from ganzoo.cli.app import cli, emit_json, table
 FORMATS = ("md", "html", "csv", "json")
 
 
+def parse_executor_options(items: tuple[str, ...]) -> dict[str, str]:
+    """``-E key=value`` items as raw strings (each executor option types its own value)."""
+    from ganzoo.errors import ConfigError
+
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--executor-option expects KEY=VALUE, got {item!r}")
+        options[key.strip()] = value.strip()
+    return options
+
+
 @cli.command()
 @click.argument("suite", type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(path_type=Path),
@@ -21,13 +34,19 @@ FORMATS = ("md", "html", "csv", "json")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True),
               help="Seconds per run attempt (overrides the suite's time_limit); a run over it stops with a checkpoint.")
 @click.option("--entry", "entries", multiple=True, help="Run only this entry of the suite (repeatable).")
+@click.option("--seed", "seeds", multiple=True, type=int, help="Run only this seed of each entry (repeatable).")
 @click.option("--retry-failed/--no-retry-failed", default=True, show_default=True,
               help="Start runs whose latest attempt failed again.")
+@click.option("--executor", default="local", show_default=True,
+              help="Where the runs execute: local, or an installed executor (`ganzoo list executors`).")
+@click.option("-E", "--executor-option", "executor_items", multiple=True, metavar="KEY=VALUE",
+              help="An option of the executor (repeatable; overrides the suite's [executor.NAME] table).")
 @click.option("--check", is_flag=True, help="Validate the suite and show what would run; run nothing.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the plan with --check, else a summary).")
-def bench(suite: Path, out: Path, jobs: int, time_limit: float | None, entries: tuple[str, ...], retry_failed: bool,
-          check: bool, quiet: bool, as_json: bool) -> None:
+def bench(suite: Path, out: Path, jobs: int, time_limit: float | None, entries: tuple[str, ...], seeds: tuple[int, ...],
+          retry_failed: bool, executor: str, executor_items: tuple[str, ...], check: bool, quiet: bool,
+          as_json: bool) -> None:
     """Train and score every (entry, seed) of SUITE (a TOML file); resumable: run it again to continue.
 
     Each run's row (config, protocol, scores, time, memory, versions) is appended to OUT/results.jsonl;
@@ -37,7 +56,7 @@ def bench(suite: Path, out: Path, jobs: int, time_limit: float | None, entries: 
     from ganzoo.benchmarking.progress import describe_row
 
     if check:
-        data = api.check_suite(suite, out)
+        data = api.check_suite(suite, out, entries=list(entries) or None, seeds=list(seeds) or None)
         if as_json:
             emit_json(data)
             return
@@ -50,7 +69,8 @@ def bench(suite: Path, out: Path, jobs: int, time_limit: float | None, entries: 
                    f"{states.count('skipped')} skipped")
         return
     summary = api.bench(suite, out, jobs=jobs, time_limit=time_limit, retry_failed=retry_failed,
-                        entries=list(entries) or None, progress=False if quiet else None)
+                        entries=list(entries) or None, seeds=list(seeds) or None, executor=executor,
+                        executor_options=parse_executor_options(executor_items), progress=False if quiet else None)
     bad = [row for row in summary.rows if row["status"] in ("failed", "timeout")]
     if as_json:
         emit_json(summary.to_json())

@@ -29,6 +29,33 @@ sample_every = 0
 num_samples = 200
 """
 
+MIXED_SUITE = TINY_OPTIONS + """
+[[entry]]
+name = "too-big-batch"
+model = "vanilla"
+dataset = "digits"
+steps = 5
+[entry.options]
+batch_size = 5000
+[entry.protocol]
+metrics = ["fid"]
+num_samples = 100
+
+[[entry]]
+name = "over-time"
+model = "vanilla"
+dataset = "ring"
+steps = 1000000
+time_limit = 4
+
+[[entry]]
+name = "fine"
+model = "vanilla"
+dataset = "ring"
+steps = 5
+"""
+"""A run that raises, one over its time limit, one that is fine."""
+
 
 def rows_by_run(out: Path) -> dict[str, list[dict]]:
     by_run: dict[str, list[dict]] = {}
@@ -71,31 +98,7 @@ def test_smoke_suite_runs_scores_and_renders(tmp_path):
 @pytest.mark.slow
 def test_a_failing_run_is_recorded_and_the_suite_goes_on(tmp_path):
     suite = tmp_path / "mixed.toml"
-    suite.write_text(TINY_OPTIONS + """
-[[entry]]
-name = "too-big-batch"
-model = "vanilla"
-dataset = "digits"
-steps = 5
-[entry.options]
-batch_size = 5000
-[entry.protocol]
-metrics = ["fid"]
-num_samples = 100
-
-[[entry]]
-name = "over-time"
-model = "vanilla"
-dataset = "ring"
-steps = 1000000
-time_limit = 4
-
-[[entry]]
-name = "fine"
-model = "vanilla"
-dataset = "ring"
-steps = 5
-""")
+    suite.write_text(MIXED_SUITE)
     out = tmp_path / "out"
     done = subprocess.run([sys.executable, "-m", "ganzoo", "bench", suite, "--out", out, "--jobs", "2", "--quiet"],
                           capture_output=True, text=True, timeout=300, cwd=ROOT)

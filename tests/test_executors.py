@@ -223,3 +223,20 @@ def test_ray_refuses_an_output_folder_its_workers_cannot_see(tmp_path, ray_tmp):
             head.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_on_ray_a_run_that_raises_is_recorded_once_and_a_time_limit_stops_a_run(tmp_path, ray_tmp):
+    from test_bench import MIXED_SUITE
+
+    suite = tmp_path / "mixed.toml"
+    suite.write_text(MIXED_SUITE)
+    out = tmp_path / "out"
+    done = bench_cli(suite, "--out", out, *ray_options(ray_tmp), "--quiet", env=RAY_ENV)
+    assert done.returncode == 1, done.stderr
+    latest = {row["run_id"]: row for row in read_rows(out)}
+    failed = latest["too-big-batch-seed0"]
+    assert failed["status"] == "failed" and "batch size 5000 is larger than the dataset" in failed["error"]
+    assert (out / failed["log"]).read_text().count("== too-big-batch-seed0 (attempt") == 1  # not retried
+    assert latest["over-time-seed0"]["status"] == "timeout" and "time limit of 4 s" in latest["over-time-seed0"]["error"]
+    assert latest["fine-seed0"]["status"] == "ok" and len(read_rows(out)) == 3

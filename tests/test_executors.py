@@ -24,6 +24,7 @@ import ganzoo
 from conftest import ROOT
 from ganzoo.benchmarking.results import read_rows
 from plugin_env import FakeEntryPoint, module_from, use_entry_points
+from test_bench import MIXED_SUITE, rows_by_run
 
 SMOKE = ROOT / "benchmarks" / "suites" / "smoke.toml"
 RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -227,8 +228,6 @@ def test_ray_refuses_an_output_folder_its_workers_cannot_see(tmp_path, ray_tmp):
 
 @pytest.mark.slow
 def test_on_ray_a_run_that_raises_is_recorded_once_and_a_time_limit_stops_a_run(tmp_path, ray_tmp):
-    from test_bench import MIXED_SUITE
-
     suite = tmp_path / "mixed.toml"
     suite.write_text(MIXED_SUITE)
     out = tmp_path / "out"
@@ -240,3 +239,81 @@ def test_on_ray_a_run_that_raises_is_recorded_once_and_a_time_limit_stops_a_run(
     assert (out / failed["log"]).read_text().count("== too-big-batch-seed0 (attempt") == 1  # not retried
     assert latest["over-time-seed0"]["status"] == "timeout" and "time limit of 4 s" in latest["over-time-seed0"]["error"]
     assert latest["fine-seed0"]["status"] == "ok" and len(read_rows(out)) == 3
+
+
+def _ray_processes_under(ray_tmp: Path) -> list[int]:
+    """PIDs of the processes whose command line names this test's Ray temp dir."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(ray_tmp) in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.slow
+def test_a_ray_bench_whose_driver_is_killed_finishes_on_rerun_without_redoing_finished_runs(tmp_path, ray_tmp):
+    suite = tmp_path / "two.toml"
+    suite.write_text("seeds = [0, 1]\n" + TINY_RING.format(steps=400))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "ganzoo", "bench", str(suite), "--out", str(out), *ray_options(ray_tmp),
+               "-E", "local_cpus=1", "--quiet"]
+    first = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **RAY_ENV},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and first.poll() is None and not read_rows(out):
+            time.sleep(0.05)
+        assert first.poll() is None, "the bench ended before it could be killed"
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.kill()
+        first.wait()
+        # Ray leaves its local cluster's agent processes behind when the driver is SIGKILLed
+        # (ray-project/ray#52385); the worker running seed 1 may outlive the driver a moment too
+        time.sleep(2)
+        for pid in _ray_processes_under(ray_tmp):
+            os.kill(pid, signal.SIGKILL)
+    assert [row["run_id"] for row in read_rows(out)] == ["vanilla-ring-seed0"]
+
+    rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                           env={**os.environ, **RAY_ENV})
+    assert rerun.returncode == 0, rerun.stderr
+    assert {run: [row["status"] for row in rows] for run, rows in rows_by_run(out).items()} == {
+        "vanilla-ring-seed0": ["ok"], "vanilla-ring-seed1": ["ok"]}
+    assert "2 runs; 1 were done" in rerun.stdout
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_ray_bench_cleanly_and_a_rerun_continues(tmp_path, ray_tmp):
+    suite = tmp_path / "long.toml"
+    suite.write_text(TINY_RING.format(steps=3000))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "ganzoo", "bench", str(suite), "--out", str(out), *ray_options(ray_tmp),
+               "--quiet"]
+    bench = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **RAY_ENV},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    checkpoints = out / "runs" / "vanilla-ring-seed0" / "checkpoints"
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline and not list(checkpoints.glob("step-*.safetensors")):
+            assert bench.poll() is None, bench.communicate()
+            time.sleep(0.05)
+        bench.send_signal(signal.SIGINT)
+        _, err = bench.communicate(timeout=120)
+    finally:
+        bench.kill()
+    assert bench.returncode == 128 + signal.SIGINT, err
+    assert "run the same command again to continue" in err
+    assert read_rows(out) == []
+    time.sleep(2)
+    assert _ray_processes_under(ray_tmp) == []  # the local cluster went down with the driver
+    stopped_at = max(int(p.name[5:13]) for p in checkpoints.glob("step-*.safetensors"))
+
+    rerun = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                           env={**os.environ, **RAY_ENV})
+    assert rerun.returncode == 0, rerun.stderr
+    (row,) = read_rows(out)
+    assert row["status"] == "ok" and row["step"] == 3000 and row["resumed_from_step"] == stopped_at > 0

@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 import pytest
+from test_bench import MIXED_SUITE, rows_by_run
 
 import ganzoo
 from conftest import ROOT
 from ganzoo.benchmarking.results import read_rows
 from plugin_env import FakeEntryPoint, module_from, use_entry_points
-from test_bench import MIXED_SUITE, rows_by_run
 
 SMOKE = ROOT / "benchmarks" / "suites" / "smoke.toml"
 RAY_ENV = {"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}

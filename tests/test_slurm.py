@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from slurm_cluster import SlurmCluster, missing
+from test_executors import SMOKE, TINY_RING, scores_by_run
 
 from conftest import ROOT
 from ganzoo.benchmarking.results import read_rows
-from slurm_cluster import SlurmCluster, missing
-from test_executors import SMOKE, TINY_RING, scores_by_run
 
 pytest.importorskip("submitit")
 pytestmark = pytest.mark.skipif(missing() is not None, reason=str(missing()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -75,6 +76,38 @@ def test_a_job_cancelled_with_scancel_is_resubmitted_by_the_next_bench_and_resum
     assert row["status"] == "ok" and row["step"] == 4000 and row["resumed_from_step"] >= 200
     assert json.loads((out / ".work" / "slurm" / "jobs.json").read_text())["vanilla-ring-seed0"] != job_id
     assert f"resuming from step {row['resumed_from_step']}" in (out / row["log"]).read_text()
+
+
+@pytest.mark.slow
+def test_a_bench_whose_driver_is_killed_gathers_the_jobs_still_running_on_rerun(slurm, tmp_path):
+    suite = tmp_path / "two.toml"
+    suite.write_text("seeds = [0, 1]\n" + TINY_RING.format(steps=1500).replace("checkpoint_every = 10", "checkpoint_every = 100"))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "ganzoo", "bench", str(suite), "--out", str(out), "--executor", "slurm",
+               "-E", "poll_seconds=0.5", "--quiet"]
+    first = subprocess.Popen(command, cwd=ROOT, env=slurm.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoints = out / "runs" / "vanilla-ring-seed0" / "checkpoints"
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline and not list(checkpoints.glob("step-*.safetensors")):
+            assert first.poll() is None, "the bench ended before it could be killed"
+            time.sleep(0.1)
+        first.send_signal(signal.SIGKILL)
+    finally:
+        first.kill()
+        first.wait()
+    jobs = json.loads((out / ".work" / "slurm" / "jobs.json").read_text())
+    queue = subprocess.run(["squeue", "-h", "-r", "-o", "%i"], capture_output=True, text=True, env=slurm.env)
+    assert set(jobs.values()) <= set(queue.stdout.split())  # the jobs outlive the driver
+
+    second = subprocess.run(command, cwd=ROOT, env=slurm.env, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr
+    rows = read_rows(out)
+    assert sorted(row["run_id"] for row in rows) == ["vanilla-ring-seed0", "vanilla-ring-seed1"]
+    assert all(row["status"] == "ok" and row["step"] == 1500 and row["resumed_from_step"] == 0 for row in rows)
+    assert json.loads((out / ".work" / "slurm" / "jobs.json").read_text()) == jobs  # gathered, not resubmitted
+    for row in rows:
+        assert (out / row["log"]).read_text().count("(attempt started") == 1
 
 
 def test_slurm_refuses_resources_the_cluster_can_never_grant(slurm, tmp_path):

@@ -113,7 +113,7 @@ def test_a_bench_whose_driver_is_killed_gathers_the_jobs_still_running_on_rerun(
 def test_slurm_refuses_resources_the_cluster_can_never_grant(slurm, tmp_path):
     suite = tmp_path / "tiny.toml"
     suite.write_text(TINY_RING.format(steps=20))
-    result = bench(slurm, suite, "--out", tmp_path / "out", "-E", "cpus=64", "--quiet", timeout=120)
+    result = bench(slurm, suite, "--out", tmp_path / "out", "-E", "cpus=64", timeout=120)
     assert result.returncode == 2 and "SLURM cannot run a job asking --cpus-per-task=64" in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     queue = subprocess.run(["squeue", "-h"], capture_output=True, text=True, env=slurm.env)

@@ -29,6 +29,7 @@ class Progress:
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.bar: tqdm | None = None
+        self.plan: dict[str, Any] | None = None
         self.running: list[str] = []
         self.counts = {"ok": 0, "failed": 0, "timeout": 0, "skipped": 0}
 
@@ -36,14 +37,15 @@ class Progress:
         if self.enabled is False:
             return
         if kind == "plan":
-            self._write(f"suite {data['suite']}: {data['total']} runs; {data['done']} done before, {data['skipped']} skipped, "
-                        f"{data['todo']} to run on executor {data['executor']}")
-            self.bar = tqdm(total=data["total"], initial=data["done"] + data["skipped"], desc=f"bench {data['suite']}",
-                            unit="run", disable=self.enabled is None and not self.stream.isatty(), file=self.stream,
-                            dynamic_ncols=True)
+            # shown once the executor starts its first run: an executor that refuses the suite leaves one line
+            self.plan = dict(data)
+            if not data["todo"]:
+                self._show_plan()
         elif kind == "start":
+            self._show_plan()
             self.running.append(data["run_id"])
         elif kind == "end":
+            self._show_plan()
             if data["run_id"] in self.running:
                 self.running.remove(data["run_id"])
                 if self.bar is not None:
@@ -54,6 +56,16 @@ class Progress:
             counts = ", ".join(f"{k} {v}" for k, v in self.counts.items() if v)
             running = f"running {', '.join(self.running)}" if self.running else ""
             self.bar.set_postfix_str("; ".join(p for p in (counts, running) if p))
+
+    def _show_plan(self) -> None:
+        data, self.plan = self.plan, None
+        if data is None:
+            return
+        self._write(f"suite {data['suite']}: {data['total']} runs; {data['done']} done before, {data['skipped']} skipped, "
+                    f"{data['todo']} to run on executor {data['executor']}")
+        self.bar = tqdm(total=data["total"], initial=data["done"] + data["skipped"], desc=f"bench {data['suite']}",
+                        unit="run", disable=self.enabled is None and not self.stream.isatty(), file=self.stream,
+                        dynamic_ncols=True)
 
     def _write(self, line: str) -> None:
         if self.bar is not None:

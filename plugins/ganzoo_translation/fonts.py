@@ -33,7 +33,7 @@ from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont
 from torch import Tensor
 
-from ganzoo.errors import ConfigError, DataError
+from ganzoo.plugin import ConfigError, DataError
 
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 """matplotlib's bundled fonts (DejaVu, STIX, Computer Modern): present on every install."""

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 from fontTools.ttLib import TTCollection, TTFont
+
+from ganzoo.errors import ConfigError, DataError
 from ganzoo_translation import fonts
 from ganzoo_translation.fonts import (
     DEFAULT_SOURCE,
@@ -21,8 +23,6 @@ from ganzoo_translation.fonts import (
     resolve_font,
     split_chars,
 )
-
-from ganzoo.errors import ConfigError, DataError
 
 ARPHIC = Path("/usr/share/fonts/truetype/arphic")
 

@@ -167,9 +167,9 @@ class LSTMGenerator(Generator):
             flat[:active, s] = self.draw_from(out[:, 0], u).squeeze(1)
         return self.force_padding(flat).view(length - 1, rows, length)
 
-    def draw_from(self, hidden: Tensor, u: Tensor, chunk: int = 4096) -> Tensor:
+    def draw_from(self, hidden: Tensor, u: Tensor, chunk: int = 512) -> Tensor:
         """Tokens (N, K) for LSTM outputs ``hidden`` (N, H) and uniforms ``u`` (N, K), ``chunk`` rows of
-        logits at a time (memory stays bounded)."""
+        logits at a time (a chunk of the oracle's fits in cache; tens of MB would be fresh pages each time)."""
         return torch.cat([invert_cdf(self.output(part).float(), u_part)
                           for part, u_part in zip(hidden.split(chunk), u.split(chunk), strict=True)])
 
@@ -238,10 +238,10 @@ class CNNDiscriminator(Discriminator):
         return self.output(h).squeeze(1)
 
     @torch.no_grad()
-    def score(self, x: Tensor, chunk: int = 2048) -> Tensor:
+    def score(self, x: Tensor, chunk: int = 1024) -> Tensor:
         """Logits (B,) of many sequences as ``forward`` computes them in eval mode, faster: a window's
         convolution of the embedding is a sum of per-token projections (token, offset -> filters),
-        tabulated once for the tokens in ``x`` and summed by ``embedding_bag``."""
+        tabulated once for the tokens in ``x`` and summed by ``embedding_bag``, ``chunk`` sequences at a time."""
         if self.training:
             raise RuntimeError("score is for eval mode (no dropout)")
         tokens, local = torch.unique(x, return_inverse=True)

@@ -241,3 +241,49 @@ def test_tokens_are_drawn_with_the_models_probabilities():
     logits = torch.log(torch.tensor([[0.1, 0.2, 0.7]])).repeat(20_000, 1)
     counts = torch.bincount(draw_tokens(logits, torch.Generator().manual_seed(0)), minlength=3) / 20_000
     assert torch.allclose(counts, torch.tensor([0.1, 0.2, 0.7]), atol=0.015)
+
+
+@torch.no_grad()
+def reference_rollout_rewards(G, D, samples, rollouts):
+    """The plain algorithm: per prefix length, roll out token by token with ``continue_from``, then call D."""
+    n, length = samples.shape
+    states = G.prefix_states(samples)
+    rewards = torch.empty(n, length)
+    for t in range(1, length):
+        h, c = states[t - 1]
+        state = (h.repeat_interleave(rollouts, dim=1), c.repeat_interleave(rollouts, dim=1))
+        completed = G.continue_from(samples[:, :t].repeat_interleave(rollouts, dim=0), state)
+        rewards[:, t - 1] = torch.sigmoid(D(completed)).view(n, rollouts).mean(dim=1)
+    rewards[:, -1] = torch.sigmoid(D(samples))
+    return rewards
+
+
+@pytest.mark.parametrize("dataset", ["oracle", "text"])
+def test_batched_rollout_rewards_equal_the_plain_algorithm_for_the_same_seed(dataset, captions):
+    state = tiny_state(dataset="text", data_root=str(captions)) if dataset == "text" else tiny_state()
+    G, D = state.generator, state.discriminator
+    G.eval()
+    D.eval()
+    samples = G.sample(6, generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(7)
+    fast = training.rollout_rewards(G, D, samples, rollouts=5)
+    torch.manual_seed(7)
+    plain = reference_rollout_rewards(G, D, samples, 5)
+    assert torch.allclose(fast, plain, atol=1e-6, rtol=0)
+    torch.manual_seed(7)  # the same uniforms give the very same completions
+    completed = G.complete_prefixes(samples, 5)
+    torch.manual_seed(7)
+    states = G.prefix_states(samples)
+    for t in range(1, samples.shape[1]):
+        h, c = states[t - 1]
+        state = (h.repeat_interleave(5, dim=1), c.repeat_interleave(5, dim=1))
+        assert torch.equal(completed[t - 1], G.continue_from(samples[:, :t].repeat_interleave(5, dim=0), state))
+
+
+def test_the_discriminators_score_is_its_eval_forward():
+    D = tiny_state().discriminator.eval()
+    x = torch.randint(0, 50, (300, 8), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(D.score(x, chunk=128), D(x), atol=1e-5, rtol=0)
+    with pytest.raises(RuntimeError, match="eval mode"):
+        D.train().score(x)

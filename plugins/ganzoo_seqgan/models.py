@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganzoo.plugin import BuildContext, ConfigError, DataInfo, Discriminator, Generator
@@ -25,9 +26,15 @@ def draw_tokens(logits: Tensor, generator: torch.Generator | None) -> Tensor:
     """One token per row of ``logits`` (consumed) by inverting the CDF: one uniform per row, on any device."""
     device = generator.device if generator is not None else logits.device
     u = torch.rand(logits.shape[0], 1, generator=generator, device=device).to(logits.device)
+    return invert_cdf(logits, u).squeeze(1)
+
+
+def invert_cdf(logits: Tensor, u: Tensor) -> Tensor:
+    """Tokens (B, K): for each uniform of ``u`` (B, K), the first token whose CDF under softmax(logits)
+    (B, V; consumed) reaches it."""
     weights = logits.sub_(logits.amax(dim=1, keepdim=True)).exp_()  # unnormalised: the CDF is scaled instead
     cdf = weights.cumsum_(dim=1)
-    tokens = torch.searchsorted(cdf, u * cdf[:, -1:]).squeeze(1)
+    tokens = torch.searchsorted(cdf, u * cdf[:, -1:])
     return tokens.clamp_(max=logits.shape[1] - 1)
 
 
@@ -127,6 +134,45 @@ class LSTMGenerator(Generator):
         out = torch.stack(tokens, dim=1) if tokens else prefix
         return self.force_padding(out)
 
+    def complete_prefixes(self, samples: Tensor, rollouts: int, generator: torch.Generator | None = None) -> Tensor:
+        """``rollouts`` completions of every proper prefix of ``samples`` (n, L): (L - 1, n * rollouts, L),
+        block t - 1 for the first t tokens, a sample's completions adjacent.
+
+        The tokens are those of calling ``continue_from`` on each block in turn, t = 1, ..., L - 1
+        (the same uniforms in the same order), but every prefix advances at once, one LSTM step per
+        position, and a prefix's first new token comes from logits computed once per sample."""
+        n, length = samples.shape
+        rows = n * rollouts
+        if length == 1:
+            return samples.new_empty(0, rows, 1)
+        device = generator.device if generator is not None else samples.device
+        draws = torch.rand(rows * length * (length - 1) // 2, generator=generator, device=device).to(samples.device)
+        uniforms = [u.view(length - t, rows) for t, u in zip(range(1, length), draws.split(
+            [rows * (length - t) for t in range(1, length)]), strict=True)]
+        states = self.prefix_states(samples)[1:]  # after reading the start token and the first t tokens
+        h = torch.cat([state[0] for state in states], dim=1)  # (1, (L - 1) * n, H)
+        c = torch.cat([state[1] for state in states], dim=1)
+        completed = samples.repeat_interleave(rollouts, dim=0).repeat(length - 1, 1, 1)  # (L - 1, rows, L)
+        first = self.draw_from(h[0], torch.stack([u[0] for u in uniforms]).view(-1, rollouts))
+        for t, tokens in enumerate(first.view(length - 1, rows), start=1):
+            completed[t - 1, :, t] = tokens
+        flat = completed.view(-1, length)
+        h, c = h.repeat_interleave(rollouts, dim=1), c.repeat_interleave(rollouts, dim=1)
+        for s in range(2, length):  # blocks t < s extend their completions to position s
+            active = (s - 1) * rows
+            out, (h_s, c_s) = self.run_lstm(self.embedding(flat[:active, s - 1]).unsqueeze(1),
+                                            (h[:, :active], c[:, :active]))
+            h[:, :active], c[:, :active] = h_s, c_s
+            u = torch.cat([uniforms[t - 1][s - t] for t in range(1, s)]).unsqueeze(1)
+            flat[:active, s] = self.draw_from(out[:, 0], u).squeeze(1)
+        return self.force_padding(flat).view(length - 1, rows, length)
+
+    def draw_from(self, hidden: Tensor, u: Tensor, chunk: int = 512) -> Tensor:
+        """Tokens (N, K) for LSTM outputs ``hidden`` (N, H) and uniforms ``u`` (N, K), ``chunk`` rows of
+        logits at a time (a chunk of the oracle's fits in cache; tens of MB would be fresh pages each time)."""
+        return torch.cat([invert_cdf(self.output(part).float(), u_part)
+                          for part, u_part in zip(hidden.split(chunk), u.split(chunk), strict=True)])
+
     def force_padding(self, tokens: Tensor) -> Tensor:
         """Replace everything after the first end token by padding."""
         if self.end_token is None or self.pad_token is None:
@@ -184,9 +230,34 @@ class CNNDiscriminator(Discriminator):
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
         emb = self.embedding(x).transpose(1, 2)  # (B, E, L)
-        pooled = [torch.relu(conv(emb)).amax(dim=2) for conv in self.convs]
+        return self.head([torch.relu(conv(emb)).amax(dim=2) for conv in self.convs])
+
+    def head(self, pooled: list[Tensor]) -> Tensor:
+        """Logits (B,) from the max-pooled features (B, filters) of every window."""
         h = self.dropout(self.highway(torch.cat(pooled, dim=1)))
         return self.output(h).squeeze(1)
+
+    @torch.no_grad()
+    def score(self, x: Tensor, chunk: int = 1024) -> Tensor:
+        """Logits (B,) of many sequences as ``forward`` computes them in eval mode, faster: a window's
+        convolution of the embedding is a sum of per-token projections (token, offset -> filters),
+        tabulated once for the tokens in ``x`` and summed by ``embedding_bag``, ``chunk`` sequences at a time."""
+        if self.training:
+            raise RuntimeError("score is for eval mode (no dropout)")
+        tokens, local = torch.unique(x, return_inverse=True)
+        emb = self.embedding(tokens)
+        # per window: row k * U + u is token u's projection at offset k (U distinct tokens)
+        tables = [torch.matmul(emb, conv.weight.permute(2, 1, 0)).flatten(0, 1) for conv in self.convs]
+        offsets = [torch.arange(w, device=x.device) * len(tokens) for w in self.windows]
+        logits = []
+        for part in local.split(chunk):
+            pooled = []
+            for conv, table, offset in zip(self.convs, tables, offsets, strict=True):
+                bags = part.unfold(1, len(offset), 1) + offset  # (b, positions, window)
+                sums = F.embedding_bag(bags.flatten(0, 1), table, mode="sum").view(*bags.shape[:2], -1)
+                pooled.append(torch.relu(sums.amax(dim=1) + conv.bias))
+            logits.append(self.head(pooled))
+        return torch.cat(logits)
 
 
 def sequence_facts(info: DataInfo) -> tuple[int, int]:

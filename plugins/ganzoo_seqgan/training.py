@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganzoo.plugin import BuildContext, Discriminator, Generator, Phase, RunConfig, TrainState, unknown_name
-from ganzoo_seqgan.models import LSTMGenerator
+from ganzoo_seqgan.models import CNNDiscriminator, LSTMGenerator
 
 SCHEDULES: dict[str, dict[str, Any]] = {
     # Yu et al. 2017 and their reference code: 120 MLE epochs, 50 D pre-training rounds, 200
@@ -107,27 +107,21 @@ def train_discriminator(state: TrainState, n_negatives: int, epochs: int) -> dic
 
 @torch.no_grad()
 def rollout_rewards(
-    policy: LSTMGenerator, D: Discriminator, samples: Tensor, rollouts: int, autocast: Callable = nullcontext
+    policy: LSTMGenerator, D: CNNDiscriminator, samples: Tensor, rollouts: int, autocast: Callable = nullcontext
 ) -> Tensor:
     """Per-token rewards (B, L): for t < L, D's mean probability that ``rollouts`` completions of
     the first t tokens (drawn from ``policy``) are real; for t = L, D's probability for the sample.
-    D runs inside ``autocast()`` (the run's precision)."""
+    D runs inside ``autocast()`` (the run's precision), on every completion and sample at once."""
     n, length = samples.shape
     was_training = (policy.training, D.training)
     policy.eval()
     D.eval()
-    states = policy.prefix_states(samples)
-    rewards = torch.empty(n, length, device=samples.device)
-    for t in range(1, length):
-        h, c = states[t - 1]
-        state = (h.repeat_interleave(rollouts, dim=1), c.repeat_interleave(rollouts, dim=1))
-        prefix = samples[:, :t].repeat_interleave(rollouts, dim=0)
-        completed = policy.continue_from(prefix, state)
-        with autocast():
-            probs = torch.sigmoid(D(completed).float()).view(n, rollouts)
-        rewards[:, t - 1] = probs.mean(dim=1)
+    completed = policy.complete_prefixes(samples, rollouts).flatten(0, 1)
     with autocast():
-        rewards[:, length - 1] = torch.sigmoid(D(samples).float())
+        probs = torch.sigmoid(D.score(torch.cat([completed, samples])).float())
+    rewards = torch.empty(n, length, device=samples.device)
+    rewards[:, :-1] = probs[:-n].view(length - 1, n, rollouts).mean(dim=2).t()
+    rewards[:, -1] = probs[-n:]
     policy.train(was_training[0])
     D.train(was_training[1])
     return rewards
@@ -144,7 +138,8 @@ def generator_step(state: TrainState) -> dict[str, Tensor]:
     G = generator_of(state)
     policy: LSTMGenerator = state.extras["rollout"]  # type: ignore[assignment]
     samples = negatives(G, state.batch_size, state.batch_size)
-    rewards = rollout_rewards(policy, state.discriminator, samples, int(state.config["rollouts"]), state.autocast)
+    D: CNNDiscriminator = state.discriminator  # type: ignore[assignment]
+    rewards = rollout_rewards(policy, D, samples, int(state.config["rollouts"]), state.autocast)
     advantages = rewards - rewards.mean() if state.config["reward_baseline"] else rewards
     loss = policy_gradient_loss(G, samples, advantages)
     state.optimize(loss, "generator_pg", clip_grad_norm=state.config["grad_clip"])

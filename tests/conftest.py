@@ -52,6 +52,16 @@ def run_ganzoo(*args: str, env: dict[str, str] | None = None, timeout: float = 3
     )
 
 
+@pytest.fixture(scope="session")
+def local_smoke(tmp_path_factory) -> Path:
+    """The smoke suite run once on the local executor, one thread per run: what other executors must equal."""
+    out = tmp_path_factory.mktemp("local-smoke")
+    result = run_ganzoo("bench", ROOT / "benchmarks" / "suites" / "smoke.toml", "--out", out, "-E", "threads=1",
+                        "--quiet", timeout=600)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """../shared/data, or skip with the reason when this checkout has none."""

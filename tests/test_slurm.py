@@ -36,12 +36,10 @@ def bench(cluster: SlurmCluster, *args: str | Path, timeout: float = 600) -> sub
 
 
 @pytest.mark.slow
-def test_the_smoke_suite_scores_the_same_on_slurm_as_on_local(slurm, tmp_path):
-    local = subprocess.run([sys.executable, "-m", "ganzoo", "bench", str(SMOKE), "--out", str(tmp_path / "local"),
-                            "-E", "threads=1", "--quiet"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+def test_the_smoke_suite_scores_the_same_on_slurm_as_on_local(slurm, tmp_path, local_smoke):
     on_slurm = bench(slurm, SMOKE, "--out", tmp_path / "slurm", "--quiet")
-    assert local.returncode == 0 and on_slurm.returncode == 0, (local.stderr, on_slurm.stderr)
-    assert scores_by_run(tmp_path / "local") == scores_by_run(tmp_path / "slurm")
+    assert on_slurm.returncode == 0, on_slurm.stderr
+    assert scores_by_run(local_smoke) == scores_by_run(tmp_path / "slurm")
     rows = read_rows(tmp_path / "slurm")
     assert {row["executor"] for row in rows} == {"slurm"} and {row["threads"] for row in rows} == {1}
     jobs = json.loads((tmp_path / "slurm" / ".work" / "slurm" / "jobs.json").read_text())
@@ -54,7 +52,7 @@ def test_the_smoke_suite_scores_the_same_on_slurm_as_on_local(slurm, tmp_path):
 @pytest.mark.slow
 def test_a_job_cancelled_with_scancel_is_resubmitted_by_the_next_bench_and_resumes(slurm, tmp_path):
     suite = tmp_path / "long.toml"
-    suite.write_text(TINY_RING.format(steps=4000).replace("checkpoint_every = 10", "checkpoint_every = 200"))
+    suite.write_text(TINY_RING.format(steps=2000).replace("checkpoint_every = 10", "checkpoint_every = 200"))
     out = tmp_path / "out"
     command = [sys.executable, "-m", "ganzoo", "bench", str(suite), "--out", str(out), "--executor", "slurm",
                "-E", "poll_seconds=0.5", "--quiet"]
@@ -73,7 +71,7 @@ def test_a_job_cancelled_with_scancel_is_resubmitted_by_the_next_bench_and_resum
     second = subprocess.run(command, cwd=ROOT, env=slurm.env, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr
     (row,) = read_rows(out)
-    assert row["status"] == "ok" and row["step"] == 4000 and row["resumed_from_step"] >= 200
+    assert row["status"] == "ok" and row["step"] == 2000 and row["resumed_from_step"] >= 200
     assert json.loads((out / ".work" / "slurm" / "jobs.json").read_text())["vanilla-ring-seed0"] != job_id
     assert f"resuming from step {row['resumed_from_step']}" in (out / row["log"]).read_text()
 

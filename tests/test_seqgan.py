@@ -181,6 +181,30 @@ def test_text_data_uses_the_training_vocabulary_with_end_and_padding(captions):
     assert decode_tokens(train.x[:2], info) == ["a man rides a horse .", "a dog runs on the beach ."]
 
 
+def test_text_data_reports_unknown_words_cut_sentences_and_its_tokenizer(tmp_path, caplog):
+    from ganzoo.data.loading import load_data
+
+    train = tmp_path / "news.txt"
+    long_line = 'Rates rose to 4.5% in "March", the bank\'s chief said, and 1,250 jobs went. ' * 4  # 96 tokens
+    short = "the cat sat .\n" * 30 + "the dog sat .\n"
+    train.write_text(f"{long_line}\n{short}", encoding="utf-8")
+    (tmp_path / "news_test.txt").write_text("the cow sat .\n", encoding="utf-8")
+    registry = get_registry()
+    _, config = resolve_run(registry, "seqgan", {"dataset": "text", "data_root": train,
+                                                 "text_max_length": 10, "text_vocab_size": 3})
+    with caplog.at_level("WARNING"):
+        data = load_data(registry, config)
+    extras = data.info.extras
+    assert "1 of 32 train sentences are longer than 10 tokens (end token included) and were cut" in caplog.text
+    assert extras["sentences_cut"] == 1 and extras["tokenizer"] == "words-and-punctuation"
+    # the 3 most frequent: '.' (31 + 8, '4.5' included), 'the' (31 + 4) and 'sat' (31), not 'cat' (30)
+    assert extras["vocab"][4:] == [".", "the", "sat"] and data.info.shape == (10,)
+    # <unk>: the long line's 96 tokens but its 12 kept ones, 30 'cat' and one 'dog'; of 96 + 31 * 4 tokens
+    assert extras["unk_rate"] == pytest.approx((96 - 12 + 30 + 1) / (96 + 31 * 4))
+    test = load_data(registry, config, split="test")
+    assert test.info.extras["unk_rate"] == pytest.approx(1 / 4) and test.info.extras["sentences_cut"] == 0
+
+
 def test_metrics_apply_only_to_data_that_has_what_they_need(captions):
     registry = get_registry()
     oracle_info = tiny_state().data.info
@@ -287,3 +311,16 @@ def test_the_discriminators_score_is_its_eval_forward():
         assert torch.allclose(D.score(x, chunk=128), D(x), atol=1e-5, rtol=0)
     with pytest.raises(RuntimeError, match="eval mode"):
         D.train().score(x)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"caf\xe9 au lait .\n", "cannot read text file"),
+    (b"\n   \n\t\n", "holds no sentences"),
+])
+def test_unreadable_or_empty_text_is_one_line_exit_2_and_nothing_written(cli, tmp_path, content, message):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(content)
+    out = tmp_path / "run"
+    result = cli("train", "seqgan", "--dataset", "text", "--data-root", bad, "--out", out, "--quiet", *TINY_CLI)
+    assert result.code == 2 and message in result.err, result.err
+    assert len(result.err.strip().splitlines()) == 1 and not out.exists()

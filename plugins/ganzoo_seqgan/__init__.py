@@ -68,6 +68,8 @@ TEXT_OPTIONS = {
     "text_max_length": Option(None, "longest sequence in tokens, end token included (default: the longest line)",
                               2, None, kind=int),
     "text_min_count": Option(1, "words seen fewer times become <unk>", 1, None),
+    "text_vocab_size": Option(None, "keep only this many of the most frequent words; the rest become <unk> "
+                              "(default: every word)", 1, None, kind=int),
 }
 
 

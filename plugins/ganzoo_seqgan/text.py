@@ -2,13 +2,16 @@
 
 Words and punctuation marks are separate tokens. The vocabulary comes from the training file
 (most frequent first); both splits use it, and unknown words of the held-out file become
-``<unk>``. Every sequence is the sentence's tokens, then ``<end>``, then ``<pad>`` up to the
-maximum length (the longest training sentence plus its end token, unless ``text_max_length``
-is set; longer sentences are cut).
+``<unk>``; ``text_vocab_size`` caps the vocabulary at the most frequent words. Every sequence is
+the sentence's tokens, then ``<end>``, then ``<pad>`` up to the maximum length (the longest
+training sentence plus its end token, unless ``text_max_length`` is set; longer sentences are cut
+and counted). The data's info records the tokenizer, the share of tokens that became ``<unk>``
+and how many sentences were cut.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 from pathlib import Path
@@ -20,6 +23,9 @@ from ganzoo.plugin import ConfigError, DataError, DataInfo, DataRequest, TensorD
 PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
 SPECIALS = (PAD, START, END, UNK)
 TOKEN = re.compile(r"[\w']+|[^\w\s]")
+TOKENIZER = "words-and-punctuation"
+"""The tokenizer's name in the data's info: words (with apostrophes, case kept) and single marks."""
+log = logging.getLogger(__name__)
 
 
 def tokenize(line: str) -> list[str]:
@@ -39,11 +45,18 @@ def read_sentences(path: Path) -> list[list[str]]:
     return sentences
 
 
-def build_vocab(sentences: list[list[str]], min_count: int) -> list[str]:
-    """Special tokens, then words seen at least ``min_count`` times, most frequent first."""
+def build_vocab(sentences: list[list[str]], min_count: int, max_words: int | None = None) -> list[str]:
+    """Special tokens, then words seen at least ``min_count`` times, most frequent first (at most ``max_words``)."""
     counts = Counter(word for sentence in sentences for word in sentence)
     words = sorted((w for w, c in counts.items() if c >= min_count and w not in SPECIALS), key=lambda w: (-counts[w], w))
-    return [*SPECIALS, *words]
+    return [*SPECIALS, *words[:max_words]]
+
+
+def unknown_share(sentences: list[list[str]], vocab: list[str]) -> float:
+    """The share of the sentences' tokens that are not in ``vocab`` (they become <unk>)."""
+    known = set(vocab)
+    total = sum(len(sentence) for sentence in sentences)
+    return sum(word not in known for sentence in sentences for word in sentence) / total
 
 
 def encode(sentences: list[list[str]], vocab: list[str], length: int) -> torch.Tensor:
@@ -76,7 +89,8 @@ def load_text(request: DataRequest) -> TensorData:
     train_path, test_path = split_paths(request)
     train = read_sentences(train_path)
     min_count = int(request.options.get("text_min_count") or 1)
-    vocab = build_vocab(train, min_count)
+    max_words = request.options.get("text_vocab_size")
+    vocab = build_vocab(train, min_count, int(max_words) if max_words else None)
     max_length = request.options.get("text_max_length")
     length = int(max_length) if max_length else max(len(s) for s in train) + 1
     if length < 2:
@@ -87,7 +101,13 @@ def load_text(request: DataRequest) -> TensorData:
         sentences = read_sentences(test_path)
     else:
         sentences = train
+    cut = sum(len(sentence) + 1 > length for sentence in sentences)
+    unk_rate = unknown_share(sentences, vocab)
+    if cut:
+        log.warning("text: %d of %d %s sentences are longer than %d tokens (end token included) and were cut",
+                    cut, len(sentences), request.split, length)
     info = DataInfo("sequence", (length,), extras={
+        "tokenizer": TOKENIZER, "unk_rate": unk_rate, "sentences_cut": cut,
         "vocab": vocab, "vocab_size": len(vocab),
         "pad_token": vocab.index(PAD), "start_token": vocab.index(START), "end_token": vocab.index(END),
         "unk_token": vocab.index(UNK),

@@ -17,6 +17,7 @@ from ganzoo.version import __version__
 _API = {
     "train", "load", "load_run", "sample", "evaluate", "fit_extractor", "list_entries", "info", "list_plugins", "check",
     "new_plugin", "neighbours", "interpolate", "arithmetic", "plot", "demo_toy1d", "bench", "check_suite", "leaderboard",
+    "translate",
 }
 
 __all__ = ["__version__", *sorted(_API)]

@@ -16,11 +16,12 @@ from ganzoo.scaffold import new_plugin
 from ganzoo.spec import spec_summary
 from ganzoo.trainer.loop import RunResult
 from ganzoo.training import train
+from ganzoo.translating import translate
 
 __all__ = [
     "CheckReport", "RunResult", "arithmetic", "bench", "check", "check_suite", "demo_toy1d", "evaluate", "fit_extractor",
     "info", "interpolate", "leaderboard", "list_entries", "load", "load_run", "neighbours", "new_plugin", "plot",
-    "list_plugins", "plugin_problems", "sample", "train",
+    "list_plugins", "plugin_problems", "sample", "train", "translate",
 ]
 
 KINDS = ("models", "losses", "datasets", "metrics", "executors", "extensions")

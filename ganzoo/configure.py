@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ganzoo.config.run_config import Declarations, RunConfig, declare, resolve_options, stored_values
+from ganzoo.data.base import MODALITIES, PIXEL_MODALITIES
 from ganzoo.errors import ConfigError, DataError
 from ganzoo.registry import Registry
 
 if TYPE_CHECKING:
     from ganzoo.spec import DatasetSpec, ModelSpec
 
-DEFAULT_DATASETS = {"image": "digits", "points": "ring"}
+DEFAULT_DATASETS = {"image": "digits", "points": "ring", "translation": "fonts"}
 DATASET_KEYS = ("dataset", "data.dataset")
 
 
@@ -36,6 +37,8 @@ def dataset_name(spec: ModelSpec, user: Mapping[str, Any], stored: Mapping[str, 
 def run_tags(spec: ModelSpec, dataset: DatasetSpec) -> tuple[set[str], dict[str, str]]:
     """The tags that hold for a run of ``spec`` on ``dataset``, and a reason for each that does not."""
     tags = {dataset.modality}
+    if dataset.modality in PIXEL_MODALITIES:
+        tags.add("pixels")
     if spec.has_discriminator:
         tags.add("discriminator")
     if dataset.reads_files:
@@ -43,8 +46,9 @@ def run_tags(spec: ModelSpec, dataset: DatasetSpec) -> tuple[set[str], dict[str,
     reasons = {
         "discriminator": f"model {spec.name!r} has no discriminator",
         "files": f"dataset {dataset.name!r} reads no files",
+        "pixels": f"dataset {dataset.name!r} holds {dataset.modality} data and this option is for images",
         **{m: f"dataset {dataset.name!r} holds {dataset.modality} data and this option is for {m} data"
-           for m in ("image", "sequence", "points") if m != dataset.modality},
+           for m in MODALITIES if m != dataset.modality},
     }
     return tags, reasons
 

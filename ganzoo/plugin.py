@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from ganzoo.benchmarking.execution import WORKER_PRELOAD, BenchTask, ExecutorContext, collect_outcome, run_bench_task
 from ganzoo.config import Option, RunConfig
-from ganzoo.data.base import Batch, DataInfo, DataRequest, LoadedData, StreamData, TensorData
+from ganzoo.data.base import Batch, DataInfo, DataRequest, LoadedData, StreamData, TensorData, UnpairedData
 from ganzoo.driver.kstep import LOSS_OBJECTIVE, Objective, frozen, k_step
 from ganzoo.driver.state import DiscriminatorStep, GeneratorStep, Losses, TrainingExtension, TrainState
 from ganzoo.errors import ConfigError, DataError, GanzooError, unknown_name
@@ -46,7 +46,7 @@ __all__ = [
     "Discriminator", "DiscriminatorStep", "EvalContext", "ExecutorContext", "ExecutorSpec", "ExtensionSpec",
     "GanzooError", "Generator", "GeneratorStep", "LoadedData", "LossSpec", "Losses", "Maxout", "MetricResult",
     "MetricSpec", "ModelSpec", "Objective", "Option", "Phase", "RunConfig", "StreamData", "TensorData", "TrainState",
-    "TrainingExtension", "adam", "collect_outcome", "decode_tokens", "discriminator_trunk", "doubling_stages",
+    "TrainingExtension", "UnpairedData", "adam", "collect_outcome", "decode_tokens", "discriminator_trunk", "doubling_stages",
     "frozen", "hookimpl", "init_weights", "k_step", "layer_norm", "run_bench_task", "spectral_norm",
     "square_image_shape", "unknown_name", "WORKER_PRELOAD",
 ]

@@ -99,6 +99,7 @@ def save_sequences(tokens: Tensor, path: Path, info: DataInfo, nrow: int | None 
 Renderer = Callable[[Tensor, Path, DataInfo, "int | None"], None]
 RENDERERS: dict[str, tuple[str, Renderer]] = {
     "image": (".png", save_image_grid),
+    "translation": (".png", save_image_grid),
     "points": (".png", save_points),
     "sequence": (".txt", save_sequences),
 }

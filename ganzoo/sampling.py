@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ganzoo.config import RunConfig
 from ganzoo.configure import resolve_run
-from ganzoo.data.base import DataInfo
+from ganzoo.data.base import DataInfo, UnpairedData
 from ganzoo.data.loading import load_data
 from ganzoo.device import resolve_device
 from ganzoo.errors import CheckpointError, ConfigError
@@ -18,7 +18,7 @@ from ganzoo.extensions.ema import EMAGenerator, averaged_copy
 from ganzoo.nets.base import Discriminator, Generator
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
-from ganzoo.render import grid_conditions, grid_labels, save_samples
+from ganzoo.render import grid_labels, save_samples
 from ganzoo.spec import ModelSpec
 from ganzoo.storage.checkpoint import Checkpoint, read_checkpoint
 from ganzoo.storage.rundir import RunDir
@@ -141,10 +141,11 @@ def sample(
     device: str = "cpu",
     weights: str = "auto",
 ) -> Tensor:
-    """Draw ``n`` samples (a class grid for conditional models unless ``label`` is given).
+    """Draw ``n`` samples (a class grid for conditional models unless ``label`` is given; translations of the
+    first ``n`` held-out source images for an image-to-image model).
 
     With ``out`` the samples are also rendered to that file (PNG for images and points, text
-    for sequences).
+    for sequences; for translations a grid in rows of source | translated | target).
     """
     if n < 1:
         raise ConfigError(f"number of samples must be positive, got {n}")
@@ -155,10 +156,15 @@ def sample(
         labels = torch.full((n,), int(label), dtype=torch.long)
         check_labels(G, labels)
         labels, nrow = labels.to(G.device), None
-    elif G.image_conditioned:  # translations of the run's first source images
-        data = load_data(get_registry(), loaded.config)
-        labels, nrow = grid_conditions(G, n, data, G.device)
-        n = len(labels)
+    elif G.image_conditioned:  # translations of the first held-out sources, in rows of source | translated | target
+        sources, targets = split_sources(loaded, heldout_split(loaded))
+        sources, targets = sources[:n].to(G.device), targets[:n] if targets is not None else None
+        with torch.no_grad():
+            translated = G.sample(len(sources), labels=sources, generator=noise)
+        if out is not None:
+            cells, nrow = translation_rows(sources.cpu(), translated.float().cpu(), targets)
+            save_samples(cells, Path(out), loaded.data_info, nrow)
+        return translated
     else:
         labels, nrow = grid_labels(G, n)
         if labels is not None:
@@ -168,3 +174,39 @@ def sample(
     if out is not None:
         save_samples(samples, Path(out), loaded.data_info, nrow)
     return samples
+
+
+PAIRS_PER_ROW = 4
+
+
+def heldout_split(loaded: LoadedRun) -> str:
+    """The split a translation run is shown and scored on: its dataset's held-out split, else its own."""
+    return get_registry().dataset(loaded.config["dataset"]).heldout_split or str(loaded.config["split"])
+
+
+def split_sources(loaded: LoadedRun, split: str, direction: str = "a2b") -> tuple[Tensor, Tensor | None]:
+    """Sources of a split of the run's dataset and their true targets where the split pairs them (else None).
+
+    For b2a the roles swap: the split's targets are translated back and its sources are the truth.
+    """
+    data = load_data(get_registry(), loaded.config, split=split)
+    paired = bool(data.info.extras.get("paired", False))
+    if isinstance(data, UnpairedData):  # two domains of their own sizes
+        a, b = UnpairedData._convert(data.a.clone()), UnpairedData._convert(data.b.clone())
+    else:
+        batches = list(data.iterate(256))
+        a = torch.cat([batch.condition.float().cpu() for batch in batches])
+        b = torch.cat([batch.x.float().cpu() for batch in batches])
+    if direction == "b2a":
+        a, b = b, a
+    return a, (b if paired else None)
+
+
+def translation_rows(sources: Tensor, translated: Tensor, targets: Tensor | None,
+                     per_row: int = PAIRS_PER_ROW) -> tuple[Tensor, int]:
+    """Images of a grid in rows of source | translated | target (| target left out when unknown), and its row length."""
+    columns = [sources, translated] + ([targets] if targets is not None else [])
+    cells = torch.stack(columns, dim=1).flatten(0, 1)
+    return cells, per_row * len(columns)
+
+

@@ -1,4 +1,4 @@
-"""`ganzoo sample` (and `--interpolate`: walks between latents)."""
+"""`ganzoo sample` (and `--interpolate`: walks between latents), and `ganzoo translate` for image-to-image runs."""
 
 from __future__ import annotations
 
@@ -48,3 +48,27 @@ def sample(run: Path, n: int, out: Path | None, seed: int, label: int | None, in
     api.sample(run, n, seed=seed, label=label, out=out, weights=weights)
     click.echo(str(out))
 
+
+
+@cli.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("inputs", metavar="INPUT")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Folder for the translated images (one per input, with the input's file name).")
+@click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
+              help="a2b: the trained direction; b2a: back, for models that learn both (cyclegan).")
+@click.option("--weights", type=click.Choice(["auto", "raw", "ema"]), default="auto", show_default=True,
+              help="Generator weights: auto takes the EMA of G's weights where the run kept one.")
+@click.option("--json", "as_json", is_flag=True, help="Print the written files as JSON.")
+def translate(run: Path, inputs: str, out: Path, direction: str, weights: str, as_json: bool) -> None:
+    """Translate INPUT (an image, a folder of images, or a split of the run's dataset such as 'test') with an
+    image-to-image RUN."""
+    import json
+
+    from ganzoo import api
+
+    result = api.translate(run, inputs, out, direction=direction, weights=weights)
+    if as_json:
+        click.echo(json.dumps({"out": str(result.out), "files": [str(f) for f in result.files]}))
+    else:
+        click.echo(f"{len(result.files)} translated images in {result.out}")

@@ -16,6 +16,8 @@ from ganzoo.config.options import Option
 SECTIONS = ("trainer", "model", "data", "eval")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 IMAGE = frozenset({"image"})
+PIXELS = frozenset({"pixels"})
+"""Tag of runs whose samples are images: image data, and translations of images."""
 WITH_D = frozenset({"discriminator"})
 FILES = frozenset({"files"})
 
@@ -34,7 +36,7 @@ TRAINER_OPTIONS: dict[str, Option] = {
         choices=PRECISIONS,
     ),
     "channels_last": Option(True, "channels_last memory format for convolutional image models (needed for fast bf16 "
-                                  "on CPUs)", applies_to=IMAGE),
+                                  "on CPUs)", applies_to=PIXELS),
     "fused": Option(True, "fused Adam kernels where the device has them (else foreach)"),
     "compile": Option(False, "torch.compile G and D (slower first steps; needs a C++ compiler on CPUs)"),
     "log_every": Option(50, "steps between log lines in metrics.jsonl", 1, None, affects_results=False),
@@ -62,7 +64,7 @@ DATA_OPTIONS: dict[str, Option] = {
     "split": Option("train", "dataset split to train on"),
     "download": Option(False, "allow downloading a missing dataset", applies_to=FILES, affects_results=False),
     "image_size": Option(None, "resize images to this size (default: the dataset's)", 4, 1024, kind=int,
-                         applies_to=IMAGE),
+                         applies_to=PIXELS),
     "fraction": Option(1.0, "train on this fraction of the training examples, a seeded subset (scores still compare "
                             "against the whole split)", 0, 1, low_inclusive=False),
     "fraction_seed": Option(0, "seed of the data.fraction subset (the same images for every run seed)", 0, 2**31 - 1),

@@ -22,8 +22,10 @@ from torch.utils.data import DataLoader, Dataset
 from ganzoo.errors import DataError
 
 DATA_HOME_ENV = "GANZOO_DATA"
-Modality = Literal["image", "sequence", "points"]
-MODALITIES: tuple[str, ...] = ("image", "sequence", "points")
+Modality = Literal["image", "sequence", "points", "translation"]
+MODALITIES: tuple[str, ...] = ("image", "sequence", "points", "translation")
+PIXEL_MODALITIES: tuple[str, ...] = ("image", "translation")
+"""Modalities whose samples are images (C, H, W): a translation's outputs are images too."""
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,11 @@ class DataInfo:
 
     modality: str
     shape: tuple[int, ...]
-    """One sample's shape: (C, H, W) for images, (L,) for sequences, (D,) for points."""
+    """One sample's shape: (C, H, W) for images and translations (the target), (L,) for sequences, (D,) for points.
+
+    Translation data (image-to-image) declares in ``extras``: ``condition_shape`` (the source images' shape),
+    ``paired`` (True when ``x[i]`` is the true translation of ``condition[i]``; False for two domains drawn
+    independently) and ``domains`` (the names of domain A, the sources, and domain B, the targets)."""
     num_classes: int = 0
     extras: Mapping[str, Any] = field(default_factory=dict)
     """Modality-specific facts, e.g. ``vocab_size`` for sequences, ``condition_shape`` for translation pairs."""
@@ -217,6 +223,52 @@ class TensorData(LoadedData):
                         self._convert(condition) if condition is not None else None)
 
 
+UNPAIRED_SEED_OFFSET = 104_729
+FRACTION_SEED_OFFSET = 7919
+
+
+class UnpairedData(LoadedData):
+    """Two image domains held in memory, drawn independently: translation data without pairs (CycleGAN).
+
+    Each batch is ``Batch(x=images of domain B, condition=images of domain A)``, both in their own
+    seeded order (domain A's seed is offset from B's), so no pair is ever fixed: the model cannot
+    learn from a correspondence the data does not give. ``len`` is domain B's size (an epoch is one
+    pass over B). uint8 images are served as floats in [-1, 1], as by :class:`TensorData`.
+    """
+
+    def __init__(self, a: Tensor, b: Tensor, info: DataInfo) -> None:
+        if not len(a) or not len(b):
+            raise DataError("unpaired translation data needs images in both domains")
+        self.a, self.b, self.info = a, b, info
+
+    def __len__(self) -> int:
+        return len(self.b)
+
+    def subset(self, indices: Tensor) -> UnpairedData:
+        """``indices`` of domain B, and the same share of domain A (its first examples in a seeded order)."""
+        keep = max(1, round(len(self.a) * len(indices) / len(self.b)))
+        return UnpairedData(self.a[epoch_permutation(len(self.a), FRACTION_SEED_OFFSET, 0)[:keep].sort().values],
+                            self.b[indices], self.info)
+
+    @staticmethod
+    def _convert(x: Tensor) -> Tensor:
+        return x.float().div_(127.5).sub_(1.0) if x.dtype == torch.uint8 else x
+
+    def batches(self, batch_size, *, seed, start=0, device="cpu", rank=0, world_size=1):
+        a, b = self.a.to(device), self.b.to(device)
+        orders_b = index_batches(len(b), batch_size, seed, start, rank, world_size)
+        orders_a = index_batches(len(a), batch_size, seed + UNPAIRED_SEED_OFFSET, start, rank, world_size)
+        for idx_b, idx_a in zip(orders_b, orders_a, strict=False):
+            yield Batch(self._convert(b[idx_b.to(device)]), None, self._convert(a[idx_a.to(device)]))
+
+    def iterate(self, batch_size, device="cpu"):
+        """One pass over domain A in stored order, with domain B's images at the same positions (cycled): the
+        sources are what matters when translating; the two never correspond."""
+        for begin in range(0, len(self.a), batch_size):
+            idx = torch.arange(begin, min(begin + batch_size, len(self.a)))
+            yield Batch(self._convert(self.b[idx % len(self.b)].to(device)), None, self._convert(self.a[idx].to(device)))
+
+
 class _IndexSampler(torch.utils.data.Sampler):
     def __init__(self, batches: Iterator[Tensor]) -> None:
         self._batches = batches
@@ -274,8 +326,6 @@ class StreamData(LoadedData):
 
 Loader = Callable[[DataRequest], LoadedData]
 
-
-FRACTION_SEED_OFFSET = 7919
 
 
 def training_fraction(data: LoadedData, fraction: float, seed: int) -> LoadedData:

@@ -83,6 +83,8 @@ class TrainState:
         self.batches_drawn += 1
         if self.channels_last and batch.x.dim() == 4:
             batch.x = batch.x.contiguous(memory_format=torch.channels_last)
+            if batch.condition is not None and batch.condition.dim() == 4:
+                batch.condition = batch.condition.contiguous(memory_format=torch.channels_last)
         return batch
 
     def sampling_generator(self) -> Generator:

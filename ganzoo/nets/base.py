@@ -39,6 +39,11 @@ class Generator(nn.Module):
         """True when each sample is made from a given image (the condition cannot be drawn at random)."""
         return self.condition_shape is not None
 
+    def inverse(self) -> Generator | None:
+        """For a translator that learns both directions (CycleGAN): the generator of the other one (B -> A).
+        None for every other generator."""
+        return None
+
     @property
     def device(self) -> torch.device:
         """The device of the first parameter (CPU for a parameter-free module)."""
@@ -82,7 +87,8 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """A discriminator: samples (and their optional condition: labels or source images) -> raw logits (B,)."""
+    """A discriminator: samples (and their optional condition: labels or source images) -> raw logits (B,),
+    or (B, P) for one that judges P patches of each image (PatchGAN); losses average over all of them."""
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError

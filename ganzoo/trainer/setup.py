@@ -14,7 +14,7 @@ from torch import nn
 
 from ganzoo.config import RunConfig
 from ganzoo.configure import unlabelled_message
-from ganzoo.data.base import DataInfo, LoadedData, check_batch_size, training_fraction
+from ganzoo.data.base import PIXEL_MODALITIES, DataInfo, LoadedData, check_batch_size, training_fraction
 from ganzoo.data.loading import load_data
 from ganzoo.device import resolve_device
 from ganzoo.driver import distributed
@@ -130,7 +130,7 @@ def prepare_state(
     networks = [m for m in (generator, discriminator, *extras.values()) if m is not None]
     for module in networks:
         module.to(device)
-    channels_last = (bool(config.get("channels_last")) and data.info.modality == "image"
+    channels_last = (bool(config.get("channels_last")) and data.info.modality in PIXEL_MODALITIES
                      and precision_lib.is_convolutional(*networks))
     if channels_last and config["compile"] and device.type == "cuda":
         # torch 2.11's inductor fails a stride assertion in the compiled convolution backward of

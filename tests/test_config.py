@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from ganzoo.config import DATA_OPTIONS, TRAINER_OPTIONS, Option, RunConfig, declare, parse_set_options, resolve_options
 from ganzoo.errors import ConfigError, GanzooError
 
-TAGS = {"image", "discriminator", "files"}
+TAGS = {"image", "pixels", "discriminator", "files"}
 REASONS = {"files": "dataset 'toy' reads no files", "discriminator": "model 'toy' has no discriminator",
-           "sequence": "this option is for sequence data", "points": "this option is for points"}
+           "sequence": "this option is for sequence data", "points": "this option is for points",
+           "translation": "this option is for translation data"}
 
 
 def resolve_config(model: dict, bounds: dict, user: dict, overrides: dict | None = None, stored: dict | None = None,

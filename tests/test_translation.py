@@ -164,3 +164,24 @@ def translation_runs(tmp_path_factory):
     p2p = train("pix2pix", root / "p2p", steps=1)
     dc = ganzoo.train("dcgan", out=root / "dc", steps=1, progress=False, batch_size=8, num_samples=4)
     return {"p2p": p2p.path, "dc": dc.path}
+
+
+def test_unpaired_pairing_shuffles_the_two_fonts_independently_and_keeps_the_test_split_paired():
+    from ganzoo.configure import resolve_run
+    from ganzoo.data.loading import load_data
+    from ganzoo.plugin import UnpairedData
+
+    registry = get_registry()
+    _, config = resolve_run(registry, "cyclegan", {"image_size": 32, "data.chars": CHARS, "data.test_chars": 10})
+    train_data, test_data = load_data(registry, config), load_data(registry, config, split="test")
+    assert isinstance(train_data, UnpairedData) and not train_data.info.extras["paired"]
+    assert test_data.info.extras["paired"] and test_data.condition is not None
+    batch = next(train_data.batches(8, seed=0))
+    truth = {key(s): key(t) for s, t in zip(train_data.a, train_data.b, strict=True)}
+    served = zip(batch.condition.add(1).mul(127.5).round(), batch.x.add(1).mul(127.5).round(), strict=True)
+    matches = sum(truth[key(s)] == key(t) for s, t in served)
+    assert matches < 4  # pairs would match 8 of 8; independent orders of 52 glyphs match about none
+
+
+def key(image) -> bytes:
+    return image.to(torch.uint8).numpy().tobytes()

@@ -17,6 +17,7 @@ SECTIONS = ("trainer", "model", "data", "eval")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 IMAGE = frozenset({"image"})
 PIXELS = frozenset({"pixels"})
+TRANSLATION = frozenset({"translation"})
 """Tag of runs whose samples are images: image data, and translations of images."""
 WITH_D = frozenset({"discriminator"})
 FILES = frozenset({"files"})
@@ -65,6 +66,10 @@ DATA_OPTIONS: dict[str, Option] = {
     "download": Option(False, "allow downloading a missing dataset", applies_to=FILES, affects_results=False),
     "image_size": Option(None, "resize images to this size (default: the dataset's)", 4, 1024, kind=int,
                          applies_to=PIXELS),
+    "pairing": Option("paired", "translation data: paired serves (source, target) pairs; unpaired serves the training "
+                                "split's two domains shuffled independently, so no pair is ever seen (CycleGAN); "
+                                "held-out splits stay paired for scoring", choices=("paired", "unpaired"),
+                      applies_to=TRANSLATION),
     "fraction": Option(1.0, "train on this fraction of the training examples, a seeded subset (scores still compare "
                             "against the whole split)", 0, 1, low_inclusive=False),
     "fraction_seed": Option(0, "seed of the data.fraction subset (the same images for every run seed)", 0, 2**31 - 1),

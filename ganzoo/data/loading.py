@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ganzoo.config import RunConfig
-from ganzoo.data.base import DataRequest, LoadedData
+from ganzoo.data.base import DataRequest, LoadedData, TensorData, UnpairedData
 from ganzoo.registry import Registry
 
 
@@ -23,5 +24,11 @@ def data_request(config: RunConfig, split: str | None = None) -> DataRequest:
 
 
 def load_data(registry: Registry, config: RunConfig, split: str | None = None) -> LoadedData:
-    """Load the configured dataset (optionally another split)."""
-    return registry.dataset(config.data["dataset"]).load(data_request(config, split))
+    """Load the configured dataset (optionally another split); with ``data.pairing = "unpaired"`` the training
+    split of paired translation data becomes two independently shuffled domains."""
+    data = registry.dataset(config.data["dataset"]).load(data_request(config, split))
+    training = split is None or split == config.data["split"]
+    if training and config.data.get("pairing") == "unpaired" and isinstance(data, TensorData) and data.condition is not None:
+        info = dataclasses.replace(data.info, extras={**data.info.extras, "paired": False})
+        return UnpairedData(data.condition, data.x, info)
+    return data

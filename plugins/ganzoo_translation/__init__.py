@@ -9,7 +9,7 @@ translated glyph is still its character and looks like the target font.
 from __future__ import annotations
 
 from ganzoo.plugin import hookimpl
-from ganzoo_translation import baseline, cyclegan, pix2pix
+from ganzoo_translation import baseline, cyclegan, pix2pix, scores
 from ganzoo_translation.edges import EDGES2DIGITS
 from ganzoo_translation.folders import PAIRED_FOLDER, UNPAIRED_FOLDER
 from ganzoo_translation.fontdata import FONTS
@@ -30,3 +30,9 @@ def register_datasets(register):
 @hookimpl
 def register_losses(register):
     register(cyclegan.LEAST_SQUARES)
+
+
+@hookimpl
+def register_metrics(register):
+    for spec in scores.METRICS:
+        register(spec)

@@ -1,9 +1,10 @@
 """The ``fonts`` dataset: glyphs of a source font translated into a target font, paired by character.
 
 The training split holds the training characters, the ``test`` split the characters training never
-sees (a seeded split, at least 50 by default). With ``data.pairing = "unpaired"`` (CycleGAN's default)
-the training split serves the two fonts as two independently shuffled domains, so no pair is ever
-seen; the test split stays paired, so every model is scored against the true target glyphs.
+sees (a seeded split, at least 50 by default). With ``data.pairing = "unpaired"`` (CycleGAN's default; a
+core option of all translation data) the training split serves the two fonts as two independently
+shuffled domains, so no pair is ever seen; the test split stays paired, so every model is scored
+against the true target glyphs.
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import functools
 import torch
 from torch import Tensor
 
-from ganzoo.plugin import ConfigError, DataError, DataInfo, DataRequest, DatasetSpec, Option, TensorData, UnpairedData
+from ganzoo.plugin import ConfigError, DataError, DataInfo, DataRequest, DatasetSpec, Option, TensorData
 from ganzoo_translation.fonts import DEFAULT_SOURCE, DEFAULT_TARGET, SIZES, GlyphPair, render_pair
 
 SPLITS = ("train", "test")
-PAIRINGS = ("paired", "unpaired")
 DEFAULT_SIZE = 64
 
 
@@ -44,20 +44,16 @@ def pair_for(request: DataRequest) -> GlyphPair:
                  None if test_chars is None else int(test_chars), int(options["split_seed"]))
 
 
-def load_fonts(request: DataRequest) -> TensorData | UnpairedData:
+def load_fonts(request: DataRequest) -> TensorData:
     """One split of a font pair: source glyphs as conditions, target glyphs as samples."""
     if request.split not in SPLITS:
         raise DataError(f"fonts has splits {', '.join(SPLITS)}; got {request.split!r}")
-    pairing = str(request.options.get("pairing", "paired"))
-    if pairing not in PAIRINGS:
-        raise ConfigError(f"data.pairing must be one of {', '.join(PAIRINGS)}; got {pairing!r}")
     pair = pair_for(request)
     indices = pair.train if request.split == "train" else pair.test
     sources, targets = as_uint8(pair.source.images[indices]), as_uint8(pair.target.images[indices])
-    paired = request.split == "test" or pairing == "paired"
     info = DataInfo("translation", tuple(targets.shape[1:]), extras={
         "condition_shape": list(sources.shape[1:]),
-        "paired": paired,
+        "paired": True,
         "domains": [pair.source.font.stem, pair.target.font.stem],
         "source_font": str(pair.source.font),
         "target_font": str(pair.target.font),
@@ -68,9 +64,7 @@ def load_fonts(request: DataRequest) -> TensorData | UnpairedData:
         "train_count": len(pair.train),
         "test_count": len(pair.test),
     })
-    if paired:
-        return TensorData(targets, None, info, condition=sources)
-    return UnpairedData(sources, targets, info)
+    return TensorData(targets, None, info, condition=sources)
 
 
 FONTS = DatasetSpec(
@@ -85,7 +79,5 @@ FONTS = DatasetSpec(
         "test_chars": Option(None, "characters held out for the test split (default: 15%, at least 50)", 1, None,
                              kind=int, nullable=True),
         "split_seed": Option(0, "seed of the train/test split of the characters", 0, 2**31 - 1),
-        "pairing": Option("paired", "paired: (source, target) glyphs of the same character; unpaired: the training "
-                                    "split's two fonts shuffled independently (CycleGAN)", choices=PAIRINGS),
     },
 )

@@ -22,10 +22,28 @@ def grid_conditions(generator: Generator, n: int, data: LoadedData, device: torc
     for an image-conditioned generator (the same every time), else :func:`grid_labels`."""
     if not generator.image_conditioned:
         return grid_labels(generator, n)
-    condition = next(iter(data.iterate(n, device))).condition
-    if condition is None:
-        raise ValueError("an image-conditioned generator needs data with source images (Batch.condition)")
+    condition = first_pairs(data, n, device)[0]
     return condition, max(1, round(math.sqrt(len(condition))))
+
+
+def first_pairs(data: LoadedData, n: int, device: torch.device) -> tuple[Tensor, Tensor | None]:
+    """The first ``n`` source images of translation data, with their true targets where the data pairs them."""
+    batch = next(iter(data.iterate(n, device)))
+    if batch.condition is None:
+        raise ValueError("an image-conditioned generator needs data with source images (Batch.condition)")
+    return batch.condition, batch.x if data.info.extras.get("paired") else None
+
+
+PAIRS_PER_ROW = 4
+"""Translations per grid row: each shown as source | translated | target."""
+
+
+def translation_rows(sources: Tensor, translated: Tensor, targets: Tensor | None,
+                     per_row: int = PAIRS_PER_ROW) -> tuple[Tensor, int]:
+    """Images of a grid in rows of source | translated | target (| target left out when unknown), and its row length."""
+    columns = [sources, translated] + ([targets] if targets is not None else [])
+    cells = torch.stack(columns, dim=1).flatten(0, 1)
+    return cells, per_row * len(columns)
 
 
 def grid_labels(generator: Generator, n: int) -> tuple[Tensor | None, int]:

@@ -18,7 +18,7 @@ from ganzoo.extensions.ema import EMAGenerator, averaged_copy
 from ganzoo.nets.base import Discriminator, Generator
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
-from ganzoo.render import grid_labels, save_samples
+from ganzoo.render import grid_labels, save_samples, translation_rows
 from ganzoo.spec import ModelSpec
 from ganzoo.storage.checkpoint import Checkpoint, read_checkpoint
 from ganzoo.storage.rundir import RunDir
@@ -176,8 +176,6 @@ def sample(
     return samples
 
 
-PAIRS_PER_ROW = 4
-
 
 def heldout_split(loaded: LoadedRun) -> str:
     """The split a translation run is shown and scored on: its dataset's held-out split, else its own."""
@@ -200,13 +198,3 @@ def split_sources(loaded: LoadedRun, split: str, direction: str = "a2b") -> tupl
     if direction == "b2a":
         a, b = b, a
     return a, (b if paired else None)
-
-
-def translation_rows(sources: Tensor, translated: Tensor, targets: Tensor | None,
-                     per_row: int = PAIRS_PER_ROW) -> tuple[Tensor, int]:
-    """Images of a grid in rows of source | translated | target (| target left out when unknown), and its row length."""
-    columns = [sources, translated] + ([targets] if targets is not None else [])
-    cells = torch.stack(columns, dim=1).flatten(0, 1)
-    return cells, per_row * len(columns)
-
-

@@ -30,7 +30,7 @@ from ganzoo.driver.distributed import World
 from ganzoo.driver.state import TrainingExtension, TrainState
 from ganzoo.errors import Aborted, CheckpointError, ConfigError, GanzooError
 from ganzoo.registry import Registry
-from ganzoo.render import grid_conditions, save_samples, suffix_for
+from ganzoo.render import first_pairs, grid_conditions, save_samples, suffix_for, translation_rows
 from ganzoo.spec import ModelSpec, Phase
 from ganzoo.storage.checkpoint import read_checkpoint, save_checkpoint
 from ganzoo.storage.rundir import RunDir, default_run_path
@@ -227,6 +227,10 @@ class Trainer:
         with torch.no_grad(), self.state.autocast():
             samples = G.sample(n, labels=labels, generator=noise)
         G.train(was_training)
+        if G.image_conditioned:  # rows of source | translated | target
+            targets = first_pairs(self.state.data, n, self.state.device)[1]
+            samples, nrow = translation_rows(labels.float().cpu(), samples.float().cpu(),
+                                             targets.float().cpu() if targets is not None else None)
         return save_samples(samples, path, self.state.data.info, nrow)
 
     def _kept(self) -> str:

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from ganzoo.configure import resolve_run
-from ganzoo.data.base import DataInfo, LoadedData, TensorData
+from ganzoo.data.base import PIXEL_MODALITIES, DataInfo, LoadedData, TensorData
 from ganzoo.data.loading import load_data
 from ganzoo.device import resolve_device
 from ganzoo.driver.state import TrainState
@@ -111,7 +111,7 @@ class RandomData(TensorData):
         gen = torch.Generator().manual_seed(seed)
         info = real.info
         example = next(iter(real.iterate(2))).x  # only its dtype and value range matter
-        if example.is_floating_point() and info.modality == "image":
+        if example.is_floating_point() and info.modality in PIXEL_MODALITIES:
             x = torch.rand((count, *info.shape), generator=gen) * 2 - 1  # images are served in [-1, 1]
         elif example.is_floating_point():
             x = torch.randn((count, *info.shape), generator=gen)
@@ -119,7 +119,10 @@ class RandomData(TensorData):
             vocab = int(info.extras.get("vocab_size", int(example.max()) + 1))
             x = torch.randint(vocab, (count, *info.shape), generator=gen, dtype=example.dtype)
         labels = torch.randint(info.num_classes, (count,), generator=gen) if info.num_classes > 0 else None
-        super().__init__(x, labels, info)
+        condition = None
+        if "condition_shape" in info.extras:  # translation: random source images too
+            condition = torch.rand((count, *info.extras["condition_shape"]), generator=gen) * 2 - 1
+        super().__init__(x, labels, info, condition)
         self.real = real
 
     def artifacts(self) -> dict[str, Tensor]:
@@ -159,10 +162,11 @@ def _parameters(module: nn.Module) -> str:
 
 def check_generator(spec: ModelSpec, G: Generator, info: DataInfo, batch: int, warnings: list[str]) -> str:
     """G declares a latent size and the data's sample shape, and G.sample gives that shape."""
-    own_sampler = type(G).sample is not Generator.sample  # e.g. autoregressive text: no latent vector
-    if not isinstance(G.latent_dim, int) or G.latent_dim < 0 or (G.latent_dim == 0 and not own_sampler):
+    # autoregressive text samples without a latent vector; a translator may take only its source (pix2pix)
+    no_latent_ok = type(G).sample is not Generator.sample or G.image_conditioned
+    if not isinstance(G.latent_dim, int) or G.latent_dim < 0 or (G.latent_dim == 0 and not no_latent_ok):
         raise CheckFailed(f"G.latent_dim is {G.latent_dim!r}; pass the latent size to Generator.__init__ "
-                          "(0 only for generators that override sample())")
+                          "(0 only for generators that override sample() or translate images)")
     if tuple(G.output_shape) != tuple(info.shape):
         raise CheckFailed(
             f"G.output_shape is {tuple(G.output_shape)} but the data's samples are {tuple(info.shape)}; "
@@ -173,14 +177,18 @@ def check_generator(spec: ModelSpec, G: Generator, info: DataInfo, batch: int, w
                           f"not the data's {info.num_classes} classes")
     if not spec.conditional and G.num_classes > 0:
         warnings.append(f"G declares {G.num_classes} classes but the ModelSpec is not conditional=True")
+    if G.image_conditioned and tuple(G.condition_shape) != tuple(info.extras.get("condition_shape", ())):
+        raise CheckFailed(f"G.condition_shape is {G.condition_shape} but the data's sources are "
+                          f"{info.extras.get('condition_shape')}; build G for ctx.data.extras['condition_shape']")
+    sources = torch.rand(batch, *G.condition_shape) * 2 - 1 if G.image_conditioned else None
     with torch.no_grad():
-        out = G.sample(batch)
+        out = G.sample(batch, labels=sources)
     expected = (batch, *info.shape)
     if _shape(out) != expected:
         raise CheckFailed(f"G.sample({batch}) gave shape {_shape(out)}, expected {expected} (batch, *G.output_shape)")
     if out.is_floating_point() and not bool(torch.isfinite(out).all()):
         raise CheckFailed("G's samples hold NaN or infinite values")
-    if info.modality == "image" and out.is_floating_point():
+    if info.modality in PIXEL_MODALITIES and out.is_floating_point():
         low, high = float(out.min()), float(out.max())
         if low < -1.001 or high > 1.001:
             warnings.append(f"G's images reach [{low:.3g}, {high:.3g}] but data images lie in [-1, 1]; end G with tanh")
@@ -191,16 +199,19 @@ def check_generator(spec: ModelSpec, G: Generator, info: DataInfo, batch: int, w
 def check_discriminator(
     D: Discriminator, G: Generator, data: LoadedData, batch: int, device: torch.device, warnings: list[str]
 ) -> str:
-    """D gives one raw logit per sample, for real and for generated samples."""
+    """D gives one raw logit per sample (or per patch), for real and for generated samples."""
     real = next(data.batches(batch, seed=0, device=device))
     with torch.no_grad():
-        fake_labels = G.sample_labels(batch)
+        fake_labels = real.condition if G.image_conditioned else G.sample_labels(batch)
         fake = G.sample(batch, labels=fake_labels)
-        for kind, x, labels in (("real", real.x, real.labels), ("generated", fake, fake_labels)):
+        for kind, x, labels in (("real", real.x, real.y), ("generated", fake, fake_labels)):
             logits = D(x, labels)
             if not isinstance(logits, Tensor):
                 raise CheckFailed(f"D returned {type(logits).__name__} for {kind} samples, not a tensor of logits")
-            if _shape(logits) != (batch,):
+            if D.per_patch and (logits.dim() != 2 or logits.shape[0] != batch):
+                raise CheckFailed(f"D gave shape {_shape(logits)} for {batch} {kind} samples; with per_patch it must "
+                                  f"return one raw logit per patch, shape ({batch}, P)")
+            if not D.per_patch and _shape(logits) != (batch,):
                 raise CheckFailed(
                     f"D gave shape {_shape(logits)} for {batch} {kind} samples; it must return one raw logit per "
                     f"sample, shape ({batch},) (end forward with .view(len(x)))"
@@ -210,7 +221,8 @@ def check_discriminator(
     last = [m for m in D.modules() if not list(m.children())]
     if last and isinstance(last[-1], nn.Sigmoid):
         warnings.append("D ends with a sigmoid; ganzoo's losses expect raw logits (drop the sigmoid)")
-    return f"one logit per sample, shape ({batch},), for real and generated samples; {_parameters(D)} parameters"
+    shape = f"({batch},)" if logits.dim() == 1 else f"({batch}, {logits.shape[1]}) (one per patch)"
+    return f"logits of shape {shape} for real and generated samples; {_parameters(D)} parameters"
 
 
 def _snapshot(state: TrainState) -> dict[str, list[Tensor]]:
@@ -234,7 +246,7 @@ def check_step(state: TrainState, step: Callable[[TrainState], Mapping[str, Tens
             raise CheckFailed(f"the step's output {key!r} is not finite after one step on random data")
     updated = [name for name, module in state.modules().items()
                if any(not torch.equal(a, b.detach()) for a, b in zip(before[name], module.parameters(), strict=True))]
-    if not updated:
+    if not updated and state.optimizers:  # a baseline with nothing to learn (identity) has no optimiser
         raise CheckFailed("the step changed no parameters; update them with state.optimize(loss, 'generator') "
                           "or state.optimize(loss, 'discriminator')")
     logged = ", ".join(sorted(outputs)) or "nothing"

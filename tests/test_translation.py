@@ -224,3 +224,12 @@ def test_both_variants_train_on_the_folder_layouts_and_are_scored(model, layout,
 
         report = ganzoo.evaluate(run.path, EvalProtocol(metrics=("pixels",)))
         assert set(report.scores) == {"l1", "psnr", "ssim"} and 0 < report.scores["l1"] < 2
+
+
+@pytest.mark.parametrize("model", ["pix2pix", "cyclegan", "identity"])
+def test_ganzoo_check_passes_the_translation_models(model, cli):
+    sets = ["image_size=32", f"data.chars={CHARS}", "data.test_chars=10"]
+    if model != "identity":
+        sets += ["g_width=8", "d_width=8"]
+    result = cli("check", model, *[arg for s in sets for arg in ("--set", s)])
+    assert result.code == 0 and f"OK: {model} passed" in result.out, result.out + result.err

@@ -88,7 +88,11 @@ class Generator(nn.Module):
 
 class Discriminator(nn.Module):
     """A discriminator: samples (and their optional condition: labels or source images) -> raw logits (B,),
-    or (B, P) for one that judges P patches of each image (PatchGAN); losses average over all of them."""
+    or (B, P) for one that judges P patches of each image (a PatchGAN, which sets ``per_patch``); losses average
+    over all of them."""
+
+    per_patch: bool = False
+    """True when ``forward`` gives one logit per patch, (B, P), instead of one per sample."""
 
     def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:  # pragma: no cover
         raise NotImplementedError

@@ -68,6 +68,8 @@ class _Inverse(Generator):
 class CycleDiscriminators(Discriminator):
     """D_B judges domain B (``forward``), D_A domain A (:meth:`judge_a`); one logit per patch each."""
 
+    per_patch = True
+
     def __init__(self, ctx: BuildContext) -> None:
         super().__init__()
         source, target = image_sizes(ctx)

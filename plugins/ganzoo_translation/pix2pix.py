@@ -52,6 +52,8 @@ class UNetTranslator(Generator):
 class PairDiscriminator(Discriminator):
     """PatchGAN on the source beside the image: one logit per patch, (B, P)."""
 
+    per_patch = True
+
     def __init__(self, ctx: BuildContext) -> None:
         super().__init__()
         source, target = image_sizes(ctx)

@@ -18,6 +18,7 @@ from ganzoo.metrics.fidelity import FIDELITY_SPECS
 from ganzoo.metrics.likelihood import LIKELIHOOD_SPECS
 from ganzoo.metrics.modes import MODE_SPECS
 from ganzoo.metrics.sharpness import SHARPNESS_SPECS
+from ganzoo.metrics.translated import TRANSLATION_SPECS
 from ganzoo.spec import DatasetSpec
 
 
@@ -71,7 +72,8 @@ def register_datasets(register: Callable) -> None:
 
 @hookimpl
 def register_metrics(register: Callable) -> None:
-    for spec in (*FIDELITY_SPECS, *CLASSWISE_SPECS, *MODE_SPECS, *LIKELIHOOD_SPECS, *SHARPNESS_SPECS):
+    for spec in (*FIDELITY_SPECS, *CLASSWISE_SPECS, *MODE_SPECS, *LIKELIHOOD_SPECS, *SHARPNESS_SPECS,
+                 *TRANSLATION_SPECS):
         register(spec)
 
 

@@ -233,3 +233,21 @@ def test_ganzoo_check_passes_the_translation_models(model, cli):
         sets += ["g_width=8", "d_width=8"]
     result = cli("check", model, *[arg for s in sets for arg in ("--set", s)])
     assert result.code == 0 and f"OK: {model} passed" in result.out, result.out + result.err
+
+
+def test_translation_fid_scores_a_held_out_split_of_500_images_and_refuses_fewer(tmp_path, cli, translation_runs):
+    from ganzoo.metrics.protocol import EvalProtocol
+
+    gen = torch.Generator().manual_seed(0)
+    for i in range(500):
+        for side in ("A", "B"):
+            pixels = torch.randint(0, 256, (16, 16), generator=gen, dtype=torch.uint8).numpy()
+            (tmp_path / "data" / side).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(tmp_path / "data" / side / f"{i:03d}.png")
+    options = {k: v for k, v in TINY.items() if not k.startswith("data.")}
+    run = ganzoo.train("pix2pix", dataset="paired-folder", out=tmp_path / "run", steps=1, progress=False,
+                       **{**options, "data_root": str(tmp_path / "data"), "image_size": 16})
+    report = ganzoo.evaluate(run.path, EvalProtocol(metrics=("translation-fid",), feature_extractor="ganzoo-digits"))
+    assert report.scores["translation_fid"] > 0 and report.protocols["translation-fid"]["num_real"] == 500
+    refused = cli("eval", translation_runs["p2p"], "--metrics", "translation-fid")
+    assert refused.code == 2 and "needs at least 500 held-out target images" in refused.err and "has 10" in refused.err

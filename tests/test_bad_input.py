@@ -94,7 +94,7 @@ def build_place(root: Path) -> Path:
 # (arguments, what the one line must contain); {x} is place / x
 CASES = [
     # unknown names, with suggestions
-    (["tran"], "No such command 'tran'. Did you mean 'train'? (see 'ganzoo --help')"),
+    (["tran"], "No such command 'tran'. (Did you mean one of: 'train', 'translate'?) (see 'ganzoo --help')"),
     (["train", "dcgan", "--step", "3"], "No such option '--step'. (Did you mean one of: '--d-steps', '--set', '--steps'?)"),
     (["train", "dcgan", "--set", "batch_sise=3"], "unknown option 'batch_sise'; did you mean 'batch_size'"),
     (["train", "dcgan", "--set", "data.nosuch=1"], "unknown option 'data.nosuch'"),
@@ -103,7 +103,7 @@ CASES = [
     (["train", "dcgan", "--data-root", "/tmp"], "data_root: dataset 'digits' reads no files, so it takes no data_root"),
     (["train", "dcgan", "--set", "data.download=true"], "data.download: dataset 'digits' reads no files"),
     (["train", "seqgan", "--image-size", "32"], "image_size: dataset 'oracle' holds sequence data and this option is for "
-                                                "image data, so it takes no image_size"),
+                                                "images, so it takes no image_size"),
     (["list", "model"], "'model' is not one of 'models', 'losses', 'datasets', 'metrics', 'executors', 'extensions', 'all'"),
     (["train", "dcgan", "--precision", "fp8"],
      "Invalid value for '--precision': 'fp8' is not one of 'auto', 'fp32', 'bf16', 'fp16'"),

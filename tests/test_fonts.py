@@ -15,8 +15,8 @@ from ganzoo_translation import fonts
 from ganzoo_translation.fonts import (
     DEFAULT_SOURCE,
     DEFAULT_TARGET,
-    FONT_DIR,
     covered,
+    font_dir,
     read_chars,
     render_glyphs,
     render_pair,
@@ -112,7 +112,7 @@ def test_characters_a_font_lacks_are_dropped_and_counted():
 
 
 def test_glyphs_a_font_maps_to_notdef_blank_or_a_copy_of_notdef_count_as_missing(tmp_path):
-    font = TTFont(FONT_DIR / "DejaVuSans.ttf")
+    font = TTFont(font_dir() / "DejaVuSans.ttf")
     font["glyf"].glyphs["tofu"] = copy.deepcopy(font["glyf"][".notdef"])
     font["hmtx"].metrics["tofu"] = font["hmtx"].metrics[".notdef"]
     font.setGlyphOrder([*font.getGlyphOrder(), "tofu"])
@@ -125,16 +125,16 @@ def test_glyphs_a_font_maps_to_notdef_blank_or_a_copy_of_notdef_count_as_missing
 
 
 def test_font_names_and_paths_resolve():
-    assert resolve_font("DejaVu Sans") == FONT_DIR / "DejaVuSans.ttf"
-    assert resolve_font("dejavu serif italic") == FONT_DIR / "DejaVuSerif-Italic.ttf"
-    assert resolve_font("STIXGeneral") == FONT_DIR / "STIXGeneral.ttf"
-    assert resolve_font("cmr10") == FONT_DIR / "cmr10.ttf"
-    assert resolve_font(str(FONT_DIR / "DejaVuSans-Bold.ttf")) == FONT_DIR / "DejaVuSans-Bold.ttf"
+    assert resolve_font("DejaVu Sans") == font_dir() / "DejaVuSans.ttf"
+    assert resolve_font("dejavu serif italic") == font_dir() / "DejaVuSerif-Italic.ttf"
+    assert resolve_font("STIXGeneral") == font_dir() / "STIXGeneral.ttf"
+    assert resolve_font("cmr10") == font_dir() / "cmr10.ttf"
+    assert resolve_font(str(font_dir() / "DejaVuSans-Bold.ttf")) == font_dir() / "DejaVuSans-Bold.ttf"
 
 
 def test_a_font_collection_renders_its_first_face(tmp_path):
     collection = TTCollection()
-    collection.fonts = [TTFont(FONT_DIR / "DejaVuSerif.ttf"), TTFont(FONT_DIR / "DejaVuSans.ttf")]
+    collection.fonts = [TTFont(font_dir() / "DejaVuSerif.ttf"), TTFont(font_dir() / "DejaVuSans.ttf")]
     path = tmp_path / "pair.ttc"
     collection.save(path)
     from_ttc = render_glyphs(path, "Rag", size=32)

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import torch
 from fontTools.ttLib import TTFont, TTLibError
@@ -35,8 +34,6 @@ from torch import Tensor
 
 from ganzoo.plugin import ConfigError, DataError
 
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-"""matplotlib's bundled fonts (DejaVu, STIX, Computer Modern): present on every install."""
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 DEFAULT_SOURCE = "DejaVu Sans"
 DEFAULT_TARGET = "DejaVu Serif Italic"
@@ -153,12 +150,20 @@ def _font_names(path: Path) -> list[str]:
     return [*names, path.stem]
 
 
+def font_dir() -> Path:
+    """matplotlib's bundled fonts (DejaVu, STIX, Computer Modern): present on every install. Imported
+    here, not at module level, so that listing plugins does not load matplotlib."""
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
 @functools.cache
 def bundled_fonts() -> dict[str, Path]:
     """matplotlib's bundled fonts by name ('DejaVu Serif Italic', 'STIXGeneral', 'cmr10', ...), one name per
     spelling (case, spaces, '-' and '_' do not count); the first file in name order wins a shared name."""
     fonts: dict[str, tuple[str, Path]] = {}
-    for path in sorted(FONT_DIR.glob("*.ttf")):
+    for path in sorted(font_dir().glob("*.ttf")):
         for name in _font_names(path):
             fonts.setdefault(_key(name), (name, path))
     return dict(sorted(fonts.values()))

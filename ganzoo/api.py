@@ -116,19 +116,20 @@ def plugin_problems() -> list[str]:
 
 
 def evaluate(path: str | Path, protocol: Any = None, device: str = "cpu", *, progress: bool | None = False,
-             cache_dir: str | None = None, weights: str = "auto", **fields: Any) -> Any:
+             cache_dir: str | None = None, weights: str = "auto", temperature: float = 1.0, **fields: Any) -> Any:
     """Score a run directory or checkpoint under an EvalProtocol (or pass its fields as keywords:
     ``metrics``, ``num_samples``, ``feature_extractor``, ...). ``weights``: auto (the EMA weights where
-    the run kept them), raw or ema.
+    the run kept them), raw or ema; ``temperature``: the softmax temperature of a model that samples tokens.
 
     Returns an EvalReport: ``.scores`` by name, ``.protocols`` (how each was computed), ``.better``,
-    ``.weights`` (which weights were scored).
+    ``.weights`` (which weights were scored), ``.temperature`` (for models that sample tokens).
     """
     from ganzoo.evaluation import evaluate_run
     from ganzoo.metrics.protocol import EvalProtocol
 
     protocol = protocol if protocol is not None else EvalProtocol(**fields)
-    return evaluate_run(path, protocol, device, progress=progress, cache_dir=cache_dir, weights=weights)
+    return evaluate_run(path, protocol, device, progress=progress, cache_dir=cache_dir, weights=weights,
+                        temperature=temperature)
 
 
 def fit_extractor(
@@ -260,6 +261,31 @@ def plot(path: str | Path, out: str | Path | None = None) -> Path:
     from ganzoo.analysis.curves import plot_curves
 
     return plot_curves(path, out)[0]
+
+
+def sweep_temperatures(path: str | Path, temperatures: list[float], protocol: Any = None, device: str = "cpu", *,
+                       weights: str = "auto", out: str | Path | None = None, **fields: Any) -> Any:
+    """Score a run of a model that samples tokens at each temperature under one protocol (or its fields as
+    keywords) and write the curve (default RUN/temperature-sweep.json); returns (Sweep, path)."""
+    from ganzoo.metrics.protocol import EvalProtocol
+    from ganzoo.sweeping import sweep_temperatures as sweep
+
+    protocol = protocol if protocol is not None else EvalProtocol(**fields)
+    return sweep(path, temperatures, protocol, device, weights=weights, out=out)
+
+
+def plot_quality_diversity(paths: list[str | Path], out: str | Path | None = None, *, names: list[str] | None = None,
+                           quality: str | None = None, diversity: str | None = None) -> Path:
+    """Quality against diversity of several runs' temperature sweeps on one figure; ``out`` defaults to
+    RUN/analysis/quality-diversity.png for one run and must be given for several."""
+    from ganzoo.analysis.quality_diversity import plot_quality_diversity as draw
+    from ganzoo.errors import ConfigError
+
+    if out is None:
+        if len(paths) != 1 or not Path(paths[0]).is_dir():
+            raise ConfigError("say where the figure goes with --out (several runs have no one folder to put it in)")
+        out = Path(paths[0]) / "analysis" / "quality-diversity.png"
+    return draw(paths, out, names=names, quality=quality, diversity=diversity)
 def check_suite(suite: str | Path, out: str | Path | None = None, entries: list[str] | None = None,
                 seeds: list[int] | None = None) -> dict[str, Any]:
     """Validate a benchmark suite fully and say what a bench into ``out`` would run (nothing is run)."""

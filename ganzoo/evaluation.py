@@ -17,7 +17,7 @@ from ganzoo.device import resolve_device
 from ganzoo.metrics.base import EvalContext, EvalReport, choose_metrics, evaluate
 from ganzoo.metrics.protocol import EvalProtocol
 from ganzoo.metrics.view import score_view
-from ganzoo.nets.base import Generator
+from ganzoo.nets.base import Generator, check_temperature
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
 from ganzoo.sampling import load_run
@@ -26,18 +26,21 @@ from ganzoo.storage.rundir import RunDir
 
 
 def evaluate_run(path: str | Path, protocol: EvalProtocol | None = None, device: str = "cpu", *,
-                 progress: bool | None = False, cache_dir: str | None = None, weights: str = "auto") -> EvalReport:
+                 progress: bool | None = False, cache_dir: str | None = None, weights: str = "auto",
+                 temperature: float = 1.0) -> EvalReport:
     """Score the generator of a run directory or checkpoint.
 
     ``progress``: progress bars (True, False, or None for 'on a terminal'); ``cache_dir``: where
     reference features are cached (default: ganzoo's cache); ``weights``: auto (the EMA weights
-    where the run kept them), raw or ema. The report records the weights it scored.
+    where the run kept them), raw or ema; ``temperature``: the softmax temperature a model that samples
+    tokens is scored at (other models take only 1). The report records the weights and temperature it scored.
     """
+    temperature = check_temperature(temperature)
     protocol = protocol or EvalProtocol()
     registry = get_registry()
     loaded = load_run(path, device, weights=weights)
     ctx = scoring_context(registry, loaded.generator, loaded.config, loaded.data_info, protocol, resolve_device(device),
-                          run_dir=loaded.run_dir, progress=progress, cache_dir=cache_dir)
+                          run_dir=loaded.run_dir, progress=progress, cache_dir=cache_dir, temperature=temperature)
     specs = [registry.metric(name) for name in ctx.requested]
     report = evaluate(ctx, specs, step=loaded.step)
     report.weights = loaded.weights
@@ -46,8 +49,9 @@ def evaluate_run(path: str | Path, protocol: EvalProtocol | None = None, device:
 
 def scoring_context(registry: Registry, generator: Generator, config: RunConfig, info: DataInfo, protocol: EvalProtocol,
                     device: torch.device, *, run_dir: Path | None, progress: bool | None,
-                    cache_dir: str | None = None) -> EvalContext:
-    """The context a run is scored in, with the protocol's metrics (checked against the model and data).
+                    cache_dir: str | None = None, temperature: float = 1.0) -> EvalContext:
+    """The context a run is scored in, with the protocol's metrics (checked against the model and data), sampling
+    at ``temperature`` (which :func:`~ganzoo.metrics.base.evaluate` checks against the model).
 
     On native-resolution data (digits' ``data.native``) image scores see the run through the dataset's
     default view, and the run's own generator and data stay at hand for likelihood scores (``ctx.native``).
@@ -59,7 +63,7 @@ def scoring_context(registry: Registry, generator: Generator, config: RunConfig,
             generator=generator, config=config, data_info=info, run_dir=run_dir, requested=[s.name for s in specs],
             num_samples=protocol.num_samples, batch_size=protocol.batch_size, seed=protocol.seed, device=device,
             options={**protocol.context_options(), "progress": progress, "cache_dir": cache_dir}, registry=registry,
-            native=native,
+            native=native, temperature=temperature,
         )
 
     own = context(generator, config, info)

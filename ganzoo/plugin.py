@@ -26,7 +26,7 @@ from ganzoo.errors import ConfigError, DataError, GanzooError, unknown_name
 from ganzoo.hookspecs import hookimpl
 from ganzoo.losses import LossSpec
 from ganzoo.metrics.base import EvalContext, MetricResult, MetricSpec
-from ganzoo.nets.base import Discriminator, Generator
+from ganzoo.nets.base import Discriminator, Generator, check_temperature, temperature_keywords
 from ganzoo.nets.dcgan import (
     ConditionalDCGANGenerator,
     DCGANDiscriminator,
@@ -46,7 +46,8 @@ __all__ = [
     "Discriminator", "DiscriminatorStep", "EvalContext", "ExecutorContext", "ExecutorSpec", "ExtensionSpec",
     "GanzooError", "Generator", "GeneratorStep", "LoadedData", "LossSpec", "Losses", "Maxout", "MetricResult",
     "MetricSpec", "ModelSpec", "Objective", "Option", "Phase", "RunConfig", "StreamData", "TensorData", "TrainState",
-    "TrainingExtension", "UnpairedData", "adam", "collect_outcome", "decode_tokens", "discriminator_trunk", "doubling_stages",
-    "frozen", "hookimpl", "init_weights", "k_step", "layer_norm", "run_bench_task", "spectral_norm",
-    "square_image_shape", "unknown_name", "WORKER_PRELOAD",
+    "TrainingExtension", "UnpairedData", "adam", "check_temperature", "collect_outcome", "decode_tokens",
+    "discriminator_trunk", "doubling_stages", "frozen", "hookimpl", "init_weights", "k_step", "layer_norm",
+    "run_bench_task", "spectral_norm",
+    "square_image_shape", "temperature_keywords", "unknown_name", "WORKER_PRELOAD",
 ]

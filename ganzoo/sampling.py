@@ -15,7 +15,7 @@ from ganzoo.data.loading import load_data
 from ganzoo.device import resolve_device
 from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.extensions.ema import EMAGenerator, averaged_copy
-from ganzoo.nets.base import Discriminator, Generator
+from ganzoo.nets.base import Discriminator, Generator, check_temperature, temperature_keywords
 from ganzoo.plugins import get_registry
 from ganzoo.registry import Registry
 from ganzoo.render import grid_labels, save_samples, translation_rows
@@ -140,17 +140,22 @@ def sample(
     out: str | Path | None = None,
     device: str = "cpu",
     weights: str = "auto",
+    temperature: float = 1.0,
 ) -> Tensor:
     """Draw ``n`` samples (a class grid for conditional models unless ``label`` is given; translations of the
     first ``n`` held-out source images for an image-to-image model).
 
-    With ``out`` the samples are also rendered to that file (PNG for images and points, text
-    for sequences; for translations a grid in rows of source | translated | target).
+    ``temperature`` divides the logits of a model that samples tokens before each softmax (lower: safer,
+    less varied samples; 1: the model's own distribution); other models take only 1. With ``out`` the
+    samples are also rendered to that file (PNG for images and points, text for sequences; for
+    translations a grid in rows of source | translated | target).
     """
     if n < 1:
         raise ConfigError(f"number of samples must be positive, got {n}")
+    check_temperature(temperature)
     loaded = load_run(path, device, weights=weights)
     G = loaded.generator
+    keywords = temperature_keywords(G, temperature, loaded.data_info.modality)
     noise = torch.Generator().manual_seed(seed)
     if label is not None:
         labels = torch.full((n,), int(label), dtype=torch.long)
@@ -160,7 +165,7 @@ def sample(
         sources, targets = split_sources(loaded, heldout_split(loaded))
         sources, targets = sources[:n].to(G.device), targets[:n] if targets is not None else None
         with torch.no_grad():
-            translated = G.sample(len(sources), labels=sources, generator=noise)
+            translated = G.sample(len(sources), labels=sources, generator=noise, **keywords)
         if out is not None:
             cells, nrow = translation_rows(sources.cpu(), translated.float().cpu(), targets)
             save_samples(cells, Path(out), loaded.data_info, nrow)
@@ -170,7 +175,7 @@ def sample(
         if labels is not None:
             n = len(labels)
     with torch.no_grad():
-        samples = G.sample(n, labels=labels, generator=noise)
+        samples = G.sample(n, labels=labels, generator=noise, **keywords)
     if out is not None:
         save_samples(samples, Path(out), loaded.data_info, nrow)
     return samples

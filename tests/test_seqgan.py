@@ -208,9 +208,9 @@ def test_text_data_reports_unknown_words_cut_sentences_and_its_tokenizer(tmp_pat
 def test_metrics_apply_only_to_data_that_has_what_they_need(captions):
     registry = get_registry()
     oracle_info = tiny_state().data.info
-    assert {m.name for m in choose_metrics(registry, oracle_info, None)} == {"nll-oracle", "nll-test"}
+    assert {m.name for m in choose_metrics(registry, oracle_info, None)} == {"nll-oracle", "nll-test", "distinct"}
     state = tiny_state(dataset="text", data_root=str(captions))
-    assert {m.name for m in choose_metrics(registry, state.data.info, None)} == {"nll-test", "bleu"}
+    assert {m.name for m in choose_metrics(registry, state.data.info, None)} == {"nll-test", "bleu", "distinct"}
     from ganzoo.errors import ConfigError
 
     with pytest.raises(ConfigError, match="oracle"):

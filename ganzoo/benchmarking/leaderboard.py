@@ -8,6 +8,9 @@ Within a table each entry's ``ok`` runs give mean +- std over seeds (sample std)
 key gives a rank (1 = best, by the metric's ``better``; equal means share a rank). Rows are ordered
 by the mean of their ranks. Runs that failed, timed out or were skipped are listed apart.
 
+A run scored at a softmax temperature other than 1 (an entry's ``temperature``) shows it among its
+settings: the temperature is a setting, not part of the protocol, so such rows rank beside the others.
+
 Score keys ending in ``_std`` (the spread torch-fidelity reports for one evaluation) are left out
 of the tables; the raw rows keep them. The output depends only on results.jsonl and the sample
 files: everything is sorted and nothing mentions the time or the machine it was rendered on.
@@ -192,6 +195,9 @@ def _table(dataset: str, pid: str, entries: Mapping[tuple[str, str], list[tuple[
             metric_of.update(family["keys"])
         first = pairs[0][0]
         options = first.get("options") or {}
+        temperature = first.get("temperature")
+        if temperature is not None and temperature != 1.0:  # a setting of the scoring, beside the entry's options
+            options = {**options, "temperature": temperature}
         rows.append(Row(
             entry=name,
             weights=weights,

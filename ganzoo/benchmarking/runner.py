@@ -160,7 +160,7 @@ class Driver:
 
     def task(self, run: RunSpec, time_limit: float | None) -> BenchTask:
         spec = {"model": run.model, "options": dict(run.options), "protocol": run.protocol.to_json(),
-                "weights": list(run.weights), "out": str(self.out)}
+                "weights": list(run.weights), "temperature": run.temperature, "out": str(self.out)}
         return BenchTask(run.run_id, spec, run.time_limit if time_limit is None else time_limit)
 
     def row(self, run: RunSpec, outcome: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,6 +23,10 @@
     [entry.protocol]
     metrics = ["modes", "high_quality", "reverse_kl"]
 
+An entry of a model that samples tokens may set ``temperature = 0.7`` (default 1): its runs are scored at
+that softmax temperature. Like ``weights`` it is a setting of the entry, not of the protocol: the row
+records it and ranks in the same table as rows at other temperatures.
+
 :func:`parse_suite` checks the structure alone; :func:`validate_suite` checks every name and value
 against the registry (models, datasets, losses, options and their ranges, metrics, feature
 extractors), so a mistake stops the suite before anything runs.
@@ -42,10 +46,11 @@ from typing import Any
 
 from ganzoo.errors import ConfigError, DataError, GanzooError
 from ganzoo.metrics.protocol import EvalProtocol
+from ganzoo.nets.base import check_temperature, temperature_keywords
 
 SUITE_KEYS = ("name", "description", "seeds", "steps", "time_limit", "options", "protocol", "entry", "executor")
 ENTRY_KEYS = ("name", "description", "model", "dataset", "loss", "seeds", "steps", "time_limit", "options", "protocol",
-              "optional", "weights")
+              "optional", "weights", "temperature")
 WEIGHT_CHOICES = ("auto", "raw", "ema")
 PROTOCOL_KEYS = ("metrics", "num_samples", "feature_extractor", "inception_weights", "reference_split", "num_real",
                  "seed", "batch_size", "parzen_bandwidth")
@@ -73,6 +78,8 @@ class RunSpec:
     optional: bool = False
     weights: tuple[str, ...] = ("auto",)
     """Generator weights to score, each its own leaderboard row: auto, raw, ema."""
+    temperature: float = 1.0
+    """The softmax temperature a model that samples tokens is scored at."""
 
     @property
     def fingerprint(self) -> str:
@@ -80,6 +87,8 @@ class RunSpec:
         asked = {"model": self.model, "options": dict(self.options), "protocol": self.protocol.to_json()}
         if self.weights != ("auto",):
             asked["weights"] = list(self.weights)
+        if self.temperature != 1.0:
+            asked["temperature"] = self.temperature
         text = json.dumps(asked, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -97,10 +106,12 @@ class Entry:
     time_limit: float | None = None
     optional: bool = False
     weights: tuple[str, ...] = ("auto",)
+    temperature: float = 1.0
 
     def runs(self) -> list[RunSpec]:
         return [RunSpec(f"{self.name}-seed{seed}", self.name, seed, self.model, {**self.options, "seed": seed},
-                        self.protocol, self.time_limit, self.optional, self.weights) for seed in self.seeds]
+                        self.protocol, self.time_limit, self.optional, self.weights, self.temperature)
+                for seed in self.seeds]
 
 
 @dataclass(frozen=True)
@@ -283,6 +294,10 @@ def _parse_entry(check: _Checker, raw: Any, index: int, seeds: tuple[int, ...], 
     if (not isinstance(weights, list) or not weights or len(set(map(str, weights))) != len(weights)
             or any(w not in WEIGHT_CHOICES for w in weights)):
         raise check.fail(f"{where}.weights", f"must be a list of distinct {', '.join(WEIGHT_CHOICES)}, got {weights!r}")
+    try:
+        temperature = check_temperature(raw.get("temperature", 1.0))
+    except ConfigError as exc:
+        raise check.fail(f"{where}.temperature", str(exc)) from None
     return Entry(
         name=name,
         model=model,
@@ -293,6 +308,7 @@ def _parse_entry(check: _Checker, raw: Any, index: int, seeds: tuple[int, ...], 
         time_limit=check.seconds(raw["time_limit"], f"{where}.time_limit") if "time_limit" in raw else time_limit,
         optional=optional,
         weights=tuple(weights),
+        temperature=temperature,
     )
 
 
@@ -388,9 +404,10 @@ def check_data(suite: Suite, resolved: Mapping[str, Mapping[str, Any]], registry
             else:
                 try:
                     spec = registry.model(entry.model)
-                    likelihood = spec.build_generator(BuildContext(outcome[key], config)).likelihood
+                    generator = spec.build_generator(BuildContext(outcome[key], config))
+                    temperature_keywords(generator, entry.temperature, outcome[key].modality)
                     choose_metrics(registry, outcome[key], metric_names(entry, config), conditional=spec.conditional,
-                                   likelihood=likelihood)
+                                   likelihood=generator.likelihood)
                 except GanzooError as exc:
                     raise SuiteError(f"{suite.source}: entry {entry.name!r}: {exc}") from None
     return dataclasses.replace(suite, skipped=skipped)

@@ -229,7 +229,9 @@ def train_and_score(task: Mapping[str, Any], out: Path, where: Mapping[str, Path
     train_seconds, history = timeline(run.read_metrics())
 
     device = str(RunConfig(stored["config"])["device"])
-    first, *others = [_scored(registry, protocol, evaluate_run(run_dir, protocol, device=device, weights=weights))
+    temperature = float(task.get("temperature", 1.0))
+    first, *others = [_scored(registry, protocol, evaluate_run(run_dir, protocol, device=device, weights=weights,
+                                                               temperature=temperature))
                       for weights in task.get("weights", ["auto"])]
     source = registry.models.get(task["model"]).source
     return {
@@ -247,9 +249,10 @@ def train_and_score(task: Mapping[str, Any], out: Path, where: Mapping[str, Path
 
 
 def _scored(registry: Any, protocol: EvalProtocol, report: Any) -> dict[str, Any]:
-    """A row's score fields from one evaluation (which weights, scores, their protocols)."""
+    """A row's score fields from one evaluation (which weights and temperature, scores, their protocols)."""
     return {
         "weights": report.weights,
+        **({"temperature": report.temperature} if report.temperature is not None else {}),
         "scores": report.scores,
         "better": report.better,
         "protocol": {"request": protocol.to_json(), "metrics": report.protocols,

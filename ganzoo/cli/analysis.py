@@ -100,10 +100,25 @@ def _describe(values: dict) -> str:
 
 
 @cli.command()
-@RUN
-@OUT
-def plot(run: Path, out: Path | None) -> None:
-    """Training curves of a run: losses, D(x) and D(G(z)), and scores when it was evaluated."""
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Figure file (default RUN/analysis/curves.png; with --quality-diversity, required for several runs).")
+@click.option("--quality-diversity", "quality_diversity", is_flag=True,
+              help="Draw quality against diversity of the runs' temperature sweeps (`ganzoo eval --temperature-sweep`).")
+@click.option("--quality", help="Quality score of --quality-diversity (default: nll_oracle, else bleu4).")
+@click.option("--diversity", help="Diversity score of --quality-diversity (default: nll_test, else self_bleu4).")
+@click.option("--name", "names", multiple=True, help="Legend name of each run, in order (default: its folder's name).")
+def plot(runs: tuple[Path, ...], out: Path | None, quality_diversity: bool, quality: str | None,
+         diversity: str | None, names: tuple[str, ...]) -> None:
+    """Training curves of a run (losses, D(x) and D(G(z)), scores), or with --quality-diversity several runs'
+    temperature sweeps on one figure (MLE, SeqGAN, RelGAN, ...)."""
     from ganzoo import api
+    from ganzoo.errors import ConfigError
 
-    click.echo(str(api.plot(run, out)))
+    if not quality_diversity:
+        if len(runs) > 1 or quality or diversity or names:
+            raise ConfigError("training curves are of one run; --quality-diversity compares several runs' sweeps")
+        click.echo(str(api.plot(runs[0], out)))
+        return
+    click.echo(str(api.plot_quality_diversity(runs, out, names=list(names) or None, quality=quality,
+                                              diversity=diversity)))

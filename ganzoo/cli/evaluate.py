@@ -25,11 +25,22 @@ from ganzoo.cli.app import cli, emit_json
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda or auto.")
 @click.option("--weights", type=click.Choice(["auto", "raw", "ema"]), default="auto", show_default=True,
               help="Generator weights to score: auto takes the EMA of G's weights where the run kept one.")
+@click.option("--temperature", type=float, default=1.0, show_default=True,
+              help="Softmax temperature a model that samples tokens is scored at (> 0; recorded with the scores).")
+@click.option("--temperature-sweep", "sweep", metavar="T1,T2,...",
+              help="Score at each of these temperatures (e.g. 0.5,0.7,1,1.3) and write the quality-diversity curve.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Where --temperature-sweep writes its curve (default: RUN/temperature-sweep.json).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (scores and their protocol).")
 def eval_command(run: Path, metrics: str | None, num_samples: int, feature_extractor: str, inception_weights: Path | None,
                  reference_split: str | None, num_real: int | None, batch_size: int, seed: int,
-                 parzen_bandwidth: float | None, device: str, weights: str, as_json: bool) -> None:
-    """Score a run directory or checkpoint (FID / IS / KID for images; each variant's own for other data)."""
+                 parzen_bandwidth: float | None, device: str, weights: str, temperature: float, sweep: str | None,
+                 out: Path | None, as_json: bool) -> None:
+    """Score a run directory or checkpoint (FID / IS / KID for images; each variant's own for other data).
+
+    With --temperature-sweep a model that samples tokens is scored at each temperature under one protocol;
+    `ganzoo plot --quality-diversity RUN...` draws the curves of several runs on one figure.
+    """
     from ganzoo import api
     from ganzoo.metrics.base import describe_protocols, format_scores
     from ganzoo.metrics.protocol import EvalProtocol
@@ -39,13 +50,41 @@ def eval_command(run: Path, metrics: str | None, num_samples: int, feature_extra
         feature_extractor=feature_extractor, inception_weights=str(inception_weights) if inception_weights else None,
         reference_split=reference_split, num_real=num_real, parzen_bandwidth=parzen_bandwidth,
     )
-    report = api.evaluate(run, protocol, device=device, progress=None, weights=weights)
+    if sweep is not None or out is not None:
+        _sweep(run, sweep, out, temperature, protocol, device, weights, as_json)
+        return
+    report = api.evaluate(run, protocol, device=device, progress=None, weights=weights, temperature=temperature)
     if as_json:
         emit_json({"run": str(run), **report.to_json()})
         return
-    click.echo(f"step {report.step} ({report.weights} weights): {format_scores(report.scores)}")
+    at = f", temperature {report.temperature:g}" if report.temperature is not None else ""
+    click.echo(f"step {report.step} ({report.weights} weights{at}): {format_scores(report.scores)}")
     click.echo(f"protocol: {describe_protocols(report.protocols)}")
     click.echo(f"took {report.seconds:.1f} s")
+
+
+def _sweep(run: Path, sweep: str | None, out: Path | None, temperature: float, protocol: object, device: str,
+           weights: str, as_json: bool) -> None:
+    """`ganzoo eval --temperature-sweep`: one line per temperature as it is scored, then where the curve went."""
+    from ganzoo.errors import ConfigError
+    from ganzoo.metrics.base import format_scores
+    from ganzoo.sweeping import parse_temperatures, sweep_temperatures
+
+    if sweep is None:
+        raise ConfigError("--out is where --temperature-sweep writes its curve; give --temperature-sweep too")
+    if temperature != 1.0:
+        raise ConfigError("--temperature-sweep sets the temperatures; leave out --temperature")
+
+    def report(t: float, scores: dict[str, float]) -> None:
+        if not as_json:
+            click.echo(f"temperature {t:g}: {format_scores(scores)}")
+
+    curve, path = sweep_temperatures(run, parse_temperatures(sweep), protocol, device, weights=weights, out=out,
+                                     progress=report)
+    if as_json:
+        emit_json({"path": str(path), **curve.to_json()})
+        return
+    click.echo(f"curve: {path}")
 
 
 @cli.command("fit-extractor")

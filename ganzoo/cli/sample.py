@@ -25,27 +25,33 @@ from ganzoo.cli.app import cli
               help="With --interpolate: images along each path, both ends included.")
 @click.option("--weights", type=click.Choice(["auto", "raw", "ema"]), default="auto", show_default=True,
               help="Generator weights: auto takes the EMA of G's weights where the run kept one.")
+@click.option("--temperature", type=float, default=1.0, show_default=True,
+              help="Softmax temperature of models that sample tokens (> 0; lower: safer, less varied samples).")
 def sample(run: Path, n: int, out: Path | None, seed: int, label: int | None, interpolate: bool, pairs: int,
-           steps: int, weights: str) -> None:
+           steps: int, weights: str, temperature: float) -> None:
     """Draw samples from a run directory or checkpoint: save a picture, print text (sequence models),
     or with --interpolate draw walks between latents."""
     from ganzoo import api
+    from ganzoo.errors import ConfigError
+    from ganzoo.nets.base import check_temperature
     from ganzoo.render import TEXT_FORMS, as_text, suffix_for
 
+    if check_temperature(temperature) != 1.0 and interpolate:
+        raise ConfigError("--temperature is for models that sample tokens; --interpolate walks between latents")
     if interpolate:
         result = api.interpolate(run, pairs=pairs, steps=steps, seed=seed, label=label, out=out)
         click.echo(str(result.path))
         return
     loaded = api.load_run(run, weights=weights)
     if out is None and loaded.data_info.modality in TEXT_FORMS:
-        samples = api.sample(run, n, seed=seed, label=label, weights=weights)
+        samples = api.sample(run, n, seed=seed, label=label, weights=weights, temperature=temperature)
         for line in as_text(samples, loaded.data_info) or []:
             click.echo(line)
         return
     if out is None:
         base = loaded.run_dir or Path(".")
         out = base / "samples" / f"sample-seed{seed}{suffix_for(loaded.data_info)}"
-    api.sample(run, n, seed=seed, label=label, out=out, weights=weights)
+    api.sample(run, n, seed=seed, label=label, out=out, weights=weights, temperature=temperature)
     click.echo(str(out))
 
 

@@ -22,7 +22,7 @@ from ganzoo.data.base import DataInfo, LoadedData
 from ganzoo.data.loading import load_data
 from ganzoo.errors import ConfigError
 from ganzoo.metrics.protocol import DEFAULT_NUM_SAMPLES
-from ganzoo.nets.base import Generator
+from ganzoo.nets.base import Generator, temperature_keywords
 from ganzoo.registry import Registry
 from ganzoo.storage.rundir import RunDir
 
@@ -60,6 +60,13 @@ class EvalContext:
     """For a run on data held at its native resolution (digits' ``data.native``), image scores see the generator
     and data through the dataset's default view (this context); ``native`` is the run's own generator and data,
     which likelihood metrics score."""
+    temperature: float = 1.0
+    """The softmax temperature samples are drawn at (generators that sample tokens; 1 for every other): a setting
+    of the run scored, recorded beside the scores (:attr:`EvalReport.temperature`), not in their protocols."""
+
+    def sample_keywords(self) -> dict[str, float]:
+        """The keywords ``generator.sample`` takes for :attr:`temperature` (none for a model without one)."""
+        return temperature_keywords(self.generator, self.temperature, self.data_info.modality)
 
     @property
     def own(self) -> EvalContext:
@@ -90,13 +97,15 @@ class EvalContext:
 
 
 def generated_samples(ctx: EvalContext) -> Tensor:
-    """``ctx.num_samples`` samples of the context's generator (float, CPU), drawn once per evaluation from the seed."""
+    """``ctx.num_samples`` samples of the context's generator (float, CPU), drawn once per evaluation from the seed
+    (at the context's temperature, for a generator that samples tokens)."""
     if "generated" not in ctx.cache:
         noise = torch.Generator().manual_seed(int(ctx.seed))
+        keywords = ctx.sample_keywords()
         chunks, left = [], ctx.num_samples
         while left > 0:
             n = min(left, ctx.batch_size)
-            chunks.append(ctx.generator.sample(n, generator=noise).float().cpu())
+            chunks.append(ctx.generator.sample(n, generator=noise, **keywords).float().cpu())
             left -= n
         ctx.cache["generated"] = torch.cat(chunks)
     return ctx.cache["generated"]
@@ -145,9 +154,12 @@ class EvalReport:
     seconds: float
     weights: str = "raw"
     """Which generator weights were scored: "raw" or "ema" (a run setting shown beside the scores)."""
+    temperature: float | None = None
+    """The softmax temperature samples were drawn at, for a generator that samples tokens (a run setting, like
+    ``weights``: scores at different temperatures share their protocols and rank in one table); None for others."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "step": self.step,
             "eval": self.scores,
             "protocol": self.protocols,
@@ -155,6 +167,9 @@ class EvalReport:
             "eval_seconds": round(self.seconds, 3),
             "weights": self.weights,
         }
+        if self.temperature is not None:
+            out["temperature"] = self.temperature
+        return out
 
 
 def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None, conditional: bool = False,
@@ -183,7 +198,9 @@ def choose_metrics(registry, info: DataInfo, names: Iterable[str] | None, condit
 
 
 def evaluate(ctx: EvalContext, metrics: list[MetricSpec], step: int = 0) -> EvalReport:
-    """Run each metric once; the generator is put in eval mode for the duration."""
+    """Run each metric once; the generator is put in eval mode for the duration. A temperature the generator
+    cannot sample at is refused before any metric runs."""
+    ctx.sample_keywords()
     started = time.perf_counter()
     was_training = ctx.generator.training
     ctx.generator.eval()
@@ -200,7 +217,8 @@ def evaluate(ctx: EvalContext, metrics: list[MetricSpec], step: int = 0) -> Eval
                 better.update({k: directions[k] for k in result.scores if k in directions})
     finally:
         ctx.generator.train(was_training)
-    return EvalReport(step, scores, protocols, better, time.perf_counter() - started)
+    temperature = ctx.temperature if ctx.generator.supports_temperature else None
+    return EvalReport(step, scores, protocols, better, time.perf_counter() - started, temperature=temperature)
 
 
 def _per_class_of(key: str, scores: Mapping[str, float]) -> str | None:

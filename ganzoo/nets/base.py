@@ -4,8 +4,12 @@ and ``ganzoo check`` rely on what these declare."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
+
+from ganzoo.errors import ConfigError
 
 
 class Generator(nn.Module):
@@ -20,11 +24,19 @@ class Generator(nn.Module):
     ``super().__init__(latent_dim, output_shape, num_classes, condition_shape)`` and implement
     :meth:`forward`. Variants whose sampling is not a single forward pass (autoregressive text,
     say) override :meth:`sample` instead.
+
+    A generator that draws tokens from a softmax sets :attr:`supports_temperature` and takes a keyword
+    ``temperature`` in its :meth:`sample`: logits are divided by it before the softmax. Every other
+    generator keeps the three-argument :meth:`sample`; callers reach both through
+    :func:`temperature_keywords`, which refuses a temperature other than 1 for a model without one.
     """
 
     likelihood: str | None = None
     """'exact' (an exact log-likelihood: PixelCNN), 'bound' (an upper bound on the negative log-likelihood: a
     VAE's ELBO) or None (an implicit model, a GAN: no density to score)."""
+    supports_temperature: bool = False
+    """True when :meth:`sample` takes ``temperature`` (a float > 0; 1 is the model's own distribution, lower is
+    sharper, higher flatter): generators that sample tokens."""
 
     def __init__(self, latent_dim: int, output_shape: tuple[int, ...], num_classes: int = 0,
                  condition_shape: tuple[int, ...] | None = None) -> None:
@@ -84,6 +96,32 @@ class Generator(nn.Module):
                 raise ValueError("this generator translates images: pass the source images as labels")
             labels = self.sample_labels(n, generator)
         return self(self.sample_latent(n, generator), labels)
+
+
+def check_temperature(temperature: float) -> float:
+    """A sampling temperature as a float: it must be finite and > 0 (0 would be argmax, which no softmax gives)."""
+    if (isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not math.isfinite(temperature)
+            or temperature <= 0):
+        shown = f"{temperature:g}" if isinstance(temperature, (int, float)) else repr(temperature)
+        raise ConfigError(f"temperature must be a finite number > 0, got {shown}")
+    return float(temperature)
+
+
+MADE = {"image": "images", "translation": "images from images", "points": "points"}
+"""What a model of each modality makes, for the error that refuses it a temperature."""
+
+
+def temperature_keywords(generator: Generator, temperature: float, modality: str) -> dict[str, float]:
+    """The keywords that ask ``generator.sample`` for ``temperature`` (checked): ``{"temperature": t}`` for a
+    generator that supports one, nothing at 1 for any other (whose ``sample`` takes no such keyword), which
+    refuses every other temperature. ``modality`` (of the run's data) names what the model makes in that error."""
+    temperature = check_temperature(temperature)
+    if generator.supports_temperature:
+        return {"temperature": temperature}
+    if temperature != 1.0:
+        raise ConfigError(f"temperature applies to models that sample tokens; this model makes "
+                          f"{MADE.get(modality, modality + ' data')}")
+    return {}
 
 
 class Discriminator(nn.Module):

@@ -1,7 +1,8 @@
 """ganzoo plugin: SeqGAN (Yu et al. 2017), sequence generation by policy gradient.
 
-Registers the ``seqgan`` model, the ``oracle`` and ``text`` datasets, and the ``nll-oracle``,
-``nll-test`` and ``bleu`` metrics. Schedules: ``schedule=cpu`` (default, fits 2 CPU cores) and
+Registers the ``seqgan`` model and its baseline ``mle`` (the same generator trained by maximum likelihood
+alone), the ``oracle`` and ``text`` datasets, and the ``nll-oracle``, ``nll-test``, ``bleu`` and ``distinct``
+metrics. Schedules: ``schedule=cpu`` (default, fits 2 CPU cores) and
 ``schedule=paper`` (the reference code's full schedule, for GPUs); see docs/seqgan.md.
 """
 
@@ -13,7 +14,7 @@ from ganzoo.plugin import DatasetSpec, ModelSpec, Option, hookimpl
 from ganzoo_seqgan import oracle, text
 from ganzoo_seqgan.metrics import METRICS
 from ganzoo_seqgan.models import PAPER_FILTERS, PAPER_WINDOWS, build_discriminator, build_generator
-from ganzoo_seqgan.training import SCHEDULES, build_extras, build_optimizers, make_phases
+from ganzoo_seqgan.training import SCHEDULES, build_extras, build_optimizers, make_phases, mle_step
 
 FROM_SCHEDULE = "(default: the schedule's)"
 
@@ -55,6 +56,31 @@ SPEC = ModelSpec(
     },
 )
 
+MLE_MATCHED_UPDATES = 10 * (10_000 // 64) + 12
+"""Generator updates of a CPU-schedule SeqGAN run on the oracle: 10 MLE epochs of 156 batches, then 12
+policy-gradient updates. The ``mle`` baseline's default, so 'MLE at temperature t' is compared with SeqGAN at
+the same number of generator updates (not with SeqGAN's own pre-training)."""
+
+MLE_SPEC = ModelSpec(
+    name="mle",
+    description="SeqGAN's LSTM generator trained by maximum likelihood alone: the baseline text GANs must beat",
+    paper="the MLE baseline of Yu et al. 2017 and of Caccia et al. 2020, Language GANs Falling Short (ICLR), "
+          "whose point is to compare it with GANs across sampling temperatures",
+    modality="sequence",
+    build_generator=build_generator,
+    build_discriminator=None,
+    train_step=mle_step,
+    options={
+        "emb_dim": SPEC.options["emb_dim"],
+        "hidden_dim": SPEC.options["hidden_dim"],
+        "grad_clip": SPEC.options["grad_clip"],
+    },
+    overrides={
+        "dataset": "oracle", "batch_size": 64, "lr_g": 0.01, "betas": (0.9, 0.999), "steps": MLE_MATCHED_UPDATES,
+        "log_every": 100, "sample_every": 0, "checkpoint_every": 500, "num_samples": 20,
+    },
+)
+
 ORACLE_OPTIONS = {
     "oracle_vocab": Option(oracle.DEFAULTS["oracle_vocab"], "vocabulary size of the oracle LSTM", 2, None),
     "oracle_length": Option(oracle.DEFAULTS["oracle_length"], "sequence length", 1, None),
@@ -76,6 +102,7 @@ TEXT_OPTIONS = {
 @hookimpl
 def register_models(register: Callable) -> None:
     register(SPEC)
+    register(MLE_SPEC)
 
 
 @hookimpl

@@ -5,6 +5,14 @@
 - ``nll-test``: G's mean per-token negative log-likelihood of the held-out split (coverage).
 - ``bleu``: mean sentence BLEU-2..5 of generated sentences against every held-out sentence,
   and self-BLEU-2..5 of the generated sentences against each other (lower is more diverse).
+- ``distinct``: distinct-1..4 (Li et al. 2016), the share of all n-grams of the generated sequences
+  that are unique: the cheapest diversity score, defined on the oracle too (higher is more diverse).
+
+At an evaluation temperature t (``ganzoo eval --temperature``) every score is of the distribution
+G samples at t: sequences are drawn from softmax(logits / t), and nll-test is the NLL of the
+held-out data under that same tempered distribution (the coverage axis of a temperature sweep;
+the oracle itself stays at 1, being the truth). The temperature is recorded with the scores, not
+in their protocols, so scores at different temperatures rank in one table.
 """
 
 from __future__ import annotations
@@ -23,9 +31,11 @@ DEFAULT_BLEU_SAMPLES = 2000
 
 
 def generated(ctx: EvalContext, n: int) -> torch.Tensor:
-    """n sequences from the generator, reproducible from the evaluation seed."""
+    """n sequences from the generator at the evaluation's temperature, reproducible from the evaluation seed."""
     gen = torch.Generator().manual_seed(int(ctx.seed))
-    parts = [ctx.generator.sample(min(ctx.batch_size, n - done), generator=gen) for done in range(0, n, ctx.batch_size)]
+    keywords = ctx.sample_keywords()
+    parts = [ctx.generator.sample(min(ctx.batch_size, n - done), generator=gen, **keywords)
+             for done in range(0, n, ctx.batch_size)]
     return torch.cat(parts)
 
 
@@ -64,7 +74,7 @@ def nll_test(ctx: EvalContext) -> MetricResult:
     split = held_out_split(ctx)
     total, tokens = 0.0, 0
     for batch in ctx.real_data(split).iterate(ctx.batch_size, device=ctx.device):
-        total += float(-G.token_log_probs(batch.x).double().sum())
+        total += float(-G.token_log_probs(batch.x, ctx.temperature).double().sum())
         tokens += int(G.free_positions(batch.x).sum())
     return MetricResult({"nll_test": total / max(tokens, 1)}, {"split": split, "tokens": tokens, "unit": "nats per token"})
 
@@ -87,6 +97,24 @@ def bleu_scores(ctx: EvalContext) -> MetricResult:
     return MetricResult(scores, protocol)
 
 
+DISTINCT_ORDERS = (1, 2, 3, 4)
+
+
+def distinct_ngrams(lines: list[list[str]], n: int) -> float:
+    """Unique n-grams over all n-grams of the sequences (0 when they hold none)."""
+    grams = [tuple(words[i:i + n]) for words in lines for i in range(len(words) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+@full_precision
+def distinct_scores(ctx: EvalContext) -> MetricResult:
+    n = int(ctx.options.get("bleu_samples", min(ctx.num_samples, DEFAULT_BLEU_SAMPLES)))
+    lines = [line.split() for line in decode_tokens(generated(ctx, n), ctx.data_info)]
+    scores = {f"distinct{k}": distinct_ngrams(lines, k) for k in DISTINCT_ORDERS}
+    return MetricResult(scores, {"samples": n, "seed": ctx.seed, "unit": "unique / all n-grams, sequences cut at the "
+                                                                          "end token"})
+
+
 METRICS = (
     MetricSpec("nll-oracle", "mean per-token NLL of generated sequences under the synthetic oracle (SeqGAN Table 1)",
                ("sequence",), nll_oracle, {"nll_oracle": "lower"}, needs=("oracle",)),
@@ -96,4 +124,6 @@ METRICS = (
                ("sequence",), bleu_scores,
                {**{f"bleu{k}": "higher" for k in BLEU_ORDERS}, **{f"self_bleu{k}": "lower" for k in BLEU_ORDERS}},
                needs=("vocab",)),
+    MetricSpec("distinct", "distinct-1..4: unique n-grams over all n-grams of generated sequences (diversity)",
+               ("sequence",), distinct_scores, {f"distinct{k}": "higher" for k in DISTINCT_ORDERS}),
 )

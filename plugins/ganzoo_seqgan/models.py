@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ganzoo.plugin import BuildContext, ConfigError, DataInfo, Discriminator, Generator
+from ganzoo.plugin import BuildContext, ConfigError, DataInfo, Discriminator, Generator, check_temperature
 
 PAPER_WINDOWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 15, 20)
 PAPER_FILTERS = (100, 200, 200, 200, 200, 100, 100, 100, 100, 100, 160, 160)
@@ -41,8 +41,11 @@ def invert_cdf(logits: Tensor, u: Tensor) -> Tensor:
 class LSTMGenerator(Generator):
     """Token sequences (B, L) of ids in [0, vocab_size) from an LSTM language model.
 
-    ``latent_dim`` is 0: randomness comes from sampling tokens, not from a latent vector.
+    ``latent_dim`` is 0: randomness comes from sampling tokens, not from a latent vector. It samples at
+    a softmax temperature (``sample(..., temperature=t)``); rollouts stay at 1, the policy being trained.
     """
+
+    supports_temperature = True
 
     def __init__(
         self,
@@ -95,10 +98,11 @@ class LSTMGenerator(Generator):
         ended = (tokens == self.end_token).long().cumsum(dim=1)
         return (ended - (tokens == self.end_token).long()) == 0
 
-    def token_log_probs(self, tokens: Tensor) -> Tensor:
-        """log p(x_t | x_<t) for every position (B, L), zero where padding is forced."""
+    def token_log_probs(self, tokens: Tensor, temperature: float = 1.0) -> Tensor:
+        """log p(x_t | x_<t) for every position (B, L), zero where padding is forced; ``temperature``: of the
+        distribution sampled at that temperature (softmax of logits / temperature)."""
         logits = self(tokens)
-        logp = torch.log_softmax(logits.float(), dim=-1).gather(2, tokens.unsqueeze(2)).squeeze(2)
+        logp = torch.log_softmax(logits.float() / temperature, dim=-1).gather(2, tokens.unsqueeze(2)).squeeze(2)
         return logp * self.free_positions(tokens)
 
     def nll(self, tokens: Tensor) -> Tensor:
@@ -120,16 +124,18 @@ class LSTMGenerator(Generator):
         return self.output(out[:, 0]).float(), state
 
     def continue_from(
-        self, prefix: Tensor, state: tuple[Tensor, Tensor] | None, generator: torch.Generator | None = None
+        self, prefix: Tensor, state: tuple[Tensor, Tensor] | None, generator: torch.Generator | None = None,
+        temperature: float = 1.0,
     ) -> Tensor:
         """Complete sequences whose first ``prefix.shape[1]`` tokens are given and whose LSTM state
-        after reading all but the last of them is ``state`` (None for an empty prefix)."""
+        after reading all but the last of them is ``state`` (None for an empty prefix), drawing each token
+        from softmax(logits / ``temperature``)."""
         n, given = prefix.shape
         tokens = [prefix[:, i] for i in range(given)]
         last = prefix[:, -1] if given else torch.full((n,), self.start_token, dtype=torch.long, device=self.device)
         for _ in range(given, self.length):
             logits, state = self.step(last, state)
-            last = draw_tokens(logits, generator)
+            last = draw_tokens(logits.div_(temperature), generator)  # exact at 1: x / 1 is x
             tokens.append(last)
         out = torch.stack(tokens, dim=1) if tokens else prefix
         return self.force_padding(out)
@@ -180,10 +186,12 @@ class LSTMGenerator(Generator):
         after_end = ~self.free_positions(tokens)
         return tokens.masked_fill(after_end, self.pad_token)
 
-    def sample(self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
-        """n sequences (n, L) of token ids, sampled token by token."""
+    def sample(self, n: int, labels: Tensor | None = None, generator: torch.Generator | None = None,
+               temperature: float = 1.0) -> Tensor:
+        """n sequences (n, L) of token ids, sampled token by token at the softmax ``temperature`` (> 0)."""
+        temperature = check_temperature(temperature)
         empty = torch.zeros(n, 0, dtype=torch.long, device=self.device)
-        return self.continue_from(empty, None, generator)
+        return self.continue_from(empty, None, generator, temperature)
 
 
 class Highway(nn.Module):

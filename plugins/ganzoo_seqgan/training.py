@@ -64,6 +64,13 @@ def mle_epoch(state: TrainState) -> dict[str, Tensor]:
     return {"nll_train": total / batches}
 
 
+def mle_step(state: TrainState) -> dict[str, Tensor]:
+    """One teacher-forced maximum-likelihood update on one batch: the ``mle`` baseline's whole training step."""
+    loss = generator_of(state).nll(state.next_batch().x)
+    state.optimize(loss, "generator", clip_grad_norm=state.config["grad_clip"])
+    return {"nll_train": loss.detach()}
+
+
 @torch.no_grad()
 def negatives(G: Generator, n: int, batch_size: int = 1000) -> Tensor:
     """n fresh sequences from G (eval mode, no gradients)."""

@@ -324,3 +324,17 @@ def test_unreadable_or_empty_text_is_one_line_exit_2_and_nothing_written(cli, tm
     result = cli("train", "seqgan", "--dataset", "text", "--data-root", bad, "--out", out, "--quiet", *TINY_CLI)
     assert result.code == 2 and message in result.err, result.err
     assert len(result.err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_the_constant_reward_control_takes_no_rewards_from_d(tmp_path, monkeypatch):
+    from ganzoo_seqgan import training
+
+    def no_rollouts(*args, **kwargs):
+        raise AssertionError("the control must not roll out or ask D")
+
+    monkeypatch.setattr(training, "rollout_rewards", no_rollouts)
+    run = ganzoo.train("seqgan", out=tmp_path / "control", progress=False, **{**TINY, "constant_reward": 0.5})
+    records = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()]
+    rewards = [r["reward"] for r in records if "reward" in r]
+    assert len(rewards) == TINY["steps"] and all(r == 0.5 for r in rewards)
+    assert any("loss_d" in r and r.get("phase") == "adversarial" for r in records)  # D still trains

@@ -47,6 +47,8 @@ SPEC = ModelSpec(
         "rollouts": Option(16, "Monte Carlo rollouts per prefix", 1, 1024),
         "rollout_rate": Option(0.8, "share of its own weights the rollout policy keeps when it follows G", 0.0, 1.0),
         "reward_baseline": Option(False, "subtract the batch's mean reward (a variance-reducing baseline)"),
+        "constant_reward": Option(None, "the control run: every reward fixed at this value instead of D's (no "
+                                  "rollouts; D still trains), which shows what D's signal adds", 0.0, 1.0, kind=float),
     },
     overrides={
         "dataset": "oracle", "batch_size": 64, "lr_g": 0.01, "lr_d": 1e-4, "betas": (0.9, 0.999),

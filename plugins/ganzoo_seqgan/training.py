@@ -146,7 +146,11 @@ def generator_step(state: TrainState) -> dict[str, Tensor]:
     policy: LSTMGenerator = state.extras["rollout"]  # type: ignore[assignment]
     samples = negatives(G, state.batch_size, state.batch_size)
     D: CNNDiscriminator = state.discriminator  # type: ignore[assignment]
-    rewards = rollout_rewards(policy, D, samples, int(state.config["rollouts"]), state.autocast)
+    constant = state.config["constant_reward"]
+    if constant is None:
+        rewards = rollout_rewards(policy, D, samples, int(state.config["rollouts"]), state.autocast)
+    else:  # the control: the same policy-gradient steps without D's judgement
+        rewards = torch.full(samples.shape, float(constant), device=samples.device)
     advantages = rewards - rewards.mean() if state.config["reward_baseline"] else rewards
     loss = policy_gradient_loss(G, samples, advantages)
     state.optimize(loss, "generator_pg", clip_grad_norm=state.config["grad_clip"])

@@ -89,6 +89,10 @@ class ModelSpec:
     """Optional further named networks (a second generator, a rollout policy), trained and checkpointed."""
     conditional: bool = False
     """True when G and D need class labels: the dataset must then be labelled."""
+    auto_bf16: bool = False
+    """True when ``precision auto`` should pick bf16 autocast on CPUs with bf16 units although the model has no
+    channels_last image layout: its autocast regions are large matrix products that gain from it (SeqGAN's D
+    scoring rollouts). Convolutional image models get bf16 under ``auto`` without it."""
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.modalities if m not in MODALITIES]

@@ -245,7 +245,13 @@ def test_cli_trains_on_text_and_prints_sampled_sentences(cli, captions, tmp_path
     assert (out / "samples" / "step-00000005.txt").is_file()
     evaluated = cli("eval", out, "--num-samples", "20", "--json")
     assert evaluated.code == 0, evaluated.err
-    assert {"bleu2", "bleu5", "self_bleu2", "nll_test"} <= set(json.loads(evaluated.out)["eval"])
+    report = json.loads(evaluated.out)
+    assert {"bleu2", "bleu5", "self_bleu2", "nll_test"} <= set(report["eval"])
+    info = ganzoo.load_run(out).data_info
+    made_from_text = {"tokenizer": "words-and-punctuation", "max_length": info.shape[0],
+                      "vocab_size": info.extras["vocab_size"]}
+    for metric in ("bleu", "nll-test", "distinct"):  # how sentences became tokens changes these scores
+        assert made_from_text.items() <= report["protocol"][metric].items(), metric
 
 
 def test_the_paper_schedule_is_a_named_preset_and_user_values_win():
@@ -338,3 +344,18 @@ def test_the_constant_reward_control_takes_no_rewards_from_d(tmp_path, monkeypat
     rewards = [r["reward"] for r in records if "reward" in r]
     assert len(rewards) == TINY["steps"] and all(r == 0.5 for r in rewards)
     assert any("loss_d" in r and r.get("phase") == "adversarial" for r in records)  # D still trains
+
+
+def test_precision_auto_scores_with_d_in_bf16_on_cpus_with_bf16_units_and_keeps_mle_in_fp32():
+    from ganzoo.driver.precision import has_bf16_units
+
+    state = tiny_state(precision="auto")
+    expected = "bf16" if has_bf16_units(torch.device("cpu")) else "fp32"
+    assert state.config["precision"] == expected
+    with state.autocast():
+        logits = state.discriminator(state.next_batch().x)
+    assert logits.dtype == (torch.bfloat16 if expected == "bf16" else torch.float32)
+    registry = get_registry()
+    spec, config = resolve_run(registry, "mle", {"dataset": "oracle", "oracle_vocab": 50, "oracle_length": 8,
+                                                 "oracle_samples": 64, "batch_size": 32, "device": "cpu"})
+    assert prepare_state(registry, spec, config).config["precision"] == "fp32"  # an LSTM gains nothing from bf16

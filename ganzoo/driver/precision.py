@@ -24,13 +24,14 @@ def has_bf16_units(device: torch.device) -> bool:
     return False
 
 
-def resolve_precision(precision: str, device: torch.device, channels_last: bool) -> str:
-    """The concrete precision of a run: 'auto' means bf16 for convolutional image models (which then
-    run channels_last) on CPUs with bf16 units, else fp32. bf16 without channels_last is slow on
-    CPUs, and tiny MLPs or recurrent models gain nothing from it."""
+def resolve_precision(precision: str, device: torch.device, bf16_pays: bool) -> str:
+    """The concrete precision of a run: 'auto' means bf16 on CPUs with bf16 units for models that gain from it
+    (convolutional image models, which then run channels_last, and models whose spec declares ``auto_bf16``),
+    else fp32. Convolutions in bf16 without channels_last are slow on CPUs, and tiny MLPs or recurrent models
+    gain nothing from it."""
     if precision != "auto":
         return precision
-    return "bf16" if channels_last and has_bf16_units(device) else "fp32"
+    return "bf16" if bf16_pays and has_bf16_units(device) else "fp32"
 
 
 def check_precision(precision: str, device: torch.device) -> None:

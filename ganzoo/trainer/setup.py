@@ -140,7 +140,7 @@ def prepare_state(
     if channels_last:
         for module in networks:
             module.to(memory_format=torch.channels_last)
-    config["precision"] = precision_lib.resolve_precision(config["precision"], device, channels_last)
+    config["precision"] = precision_lib.resolve_precision(config["precision"], device, channels_last or spec.auto_bf16)
     if config["compile"]:
         compile_models(device, *[m for m in (generator, discriminator) if m is not None])
     state = TrainState(

@@ -44,6 +44,15 @@ def held_out_split(ctx: EvalContext) -> str:
     return ctx.options.get("reference_split") or "test"
 
 
+def tokens_protocol(ctx: EvalContext) -> dict[str, object]:
+    """How the scored sentences became tokens, for data made from text (its tokenizer, length and vocabulary):
+    BLEU and n-gram counts depend on it, so it belongs in the protocol. Empty for data that is born as tokens."""
+    info = ctx.data_info
+    if "tokenizer" not in info.extras:
+        return {}
+    return {"tokenizer": info.extras["tokenizer"], "max_length": info.shape[0], "vocab_size": info.extras["vocab_size"]}
+
+
 def full_precision(compute: Callable[[EvalContext], MetricResult]) -> Callable[[EvalContext], MetricResult]:
     """Run a metric in fp32 even inside a bf16 training run's autocast (scores must not depend on it)."""
 
@@ -76,7 +85,8 @@ def nll_test(ctx: EvalContext) -> MetricResult:
     for batch in ctx.real_data(split).iterate(ctx.batch_size, device=ctx.device):
         total += float(-G.token_log_probs(batch.x, ctx.temperature).double().sum())
         tokens += int(G.free_positions(batch.x).sum())
-    return MetricResult({"nll_test": total / max(tokens, 1)}, {"split": split, "tokens": tokens, "unit": "nats per token"})
+    return MetricResult({"nll_test": total / max(tokens, 1)},
+                        {"split": split, "tokens": tokens, "unit": "nats per token", **tokens_protocol(ctx)})
 
 
 @full_precision
@@ -93,7 +103,7 @@ def bleu_scores(ctx: EvalContext) -> MetricResult:
     scores.update({f"self_bleu{k}": v for k, v in bleu_lib.self_bleu(hypotheses, BLEU_ORDERS).items()})
     protocol = {"hypotheses": n, "references": len(references), "reference_split": split, "seed": ctx.seed,
                 "average": "mean sentence BLEU", "smoothing": bleu_lib.SMOOTHING,
-                "self_bleu": "each hypothesis against the other hypotheses"}
+                "self_bleu": "each hypothesis against the other hypotheses", **tokens_protocol(ctx)}
     return MetricResult(scores, protocol)
 
 
@@ -112,7 +122,7 @@ def distinct_scores(ctx: EvalContext) -> MetricResult:
     lines = [line.split() for line in decode_tokens(generated(ctx, n), ctx.data_info)]
     scores = {f"distinct{k}": distinct_ngrams(lines, k) for k in DISTINCT_ORDERS}
     return MetricResult(scores, {"samples": n, "seed": ctx.seed, "unit": "unique / all n-grams, sequences cut at the "
-                                                                          "end token"})
+                                                                          "end token", **tokens_protocol(ctx)})
 
 
 METRICS = (

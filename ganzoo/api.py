@@ -286,6 +286,8 @@ def plot_quality_diversity(paths: list[str | Path], out: str | Path | None = Non
             raise ConfigError("say where the figure goes with --out (several runs have no one folder to put it in)")
         out = Path(paths[0]) / "analysis" / "quality-diversity.png"
     return draw(paths, out, names=names, quality=quality, diversity=diversity)
+
+
 def check_suite(suite: str | Path, out: str | Path | None = None, entries: list[str] | None = None,
                 seeds: list[int] | None = None) -> dict[str, Any]:
     """Validate a benchmark suite fully and say what a bench into ``out`` would run (nothing is run)."""

@@ -14,8 +14,10 @@ sequences (the oracle's test split, never trained on) against 1,000 fresh genera
 - ``fresh_reals``: ``paper_budget`` with every real batch drawn fresh from the oracle instead of from the 10,000
   training sequences: whether D is short of real data rather than of updates.
 
-Each round's accuracy is also measured on 1,000 of the real sequences D trains on (``train_accuracy``): a D that
-separates those but not held-out ones memorises its training set instead of learning the oracle.
+Besides accuracy at threshold 0.5, each round records the AUC (the chance that D believes a random real sequence
+more than a random generated one), which does not move with D's calibration, and both again with 1,000 of the
+real sequences D trains on in place of the held-out ones (``train_accuracy``, ``train_auc``): a D that separates
+those but not held-out ones memorises its training set instead of learning the oracle.
 
 Before any of them, a format check: real and generated sequences must reach D in the same form (shape,
 dtype, token range, end and padding tokens, where each sequence ends).
@@ -87,8 +89,17 @@ def accuracy(D, real: torch.Tensor, fake: torch.Tensor, train_real: torch.Tensor
     D.train(was)
     fake_right = (p_fake <= 0.5).float().sum()
     return {"accuracy": float(((p_real > 0.5).float().sum() + fake_right) / (len(real) + len(fake))),
-            "d_real": float(p_real.mean()), "d_fake": float(p_fake.mean()),
-            "train_accuracy": float(((p_train > 0.5).float().sum() + fake_right) / (len(train_real) + len(fake)))}
+            "auc": auc(p_real, p_fake), "d_real": float(p_real.mean()), "d_fake": float(p_fake.mean()),
+            "train_accuracy": float(((p_train > 0.5).float().sum() + fake_right) / (len(train_real) + len(fake))),
+            "train_auc": auc(p_train, p_fake)}
+
+
+def auc(p_real: torch.Tensor, p_fake: torch.Tensor) -> float:
+    """The chance that D believes a random real sequence more than a random generated one (0.5: no separation).
+    Unlike accuracy at 0.5 it does not depend on D's calibration, which drifts as D trains."""
+    ranks = torch.cat([p_real, p_fake]).double().argsort().argsort().double() + 1
+    n_real, n_fake = len(p_real), len(p_fake)
+    return float((ranks[:n_real].sum() - n_real * (n_real + 1) / 2) / (n_real * n_fake))
 
 
 def fresh_real_batches(state) -> None:
@@ -119,9 +130,10 @@ def run_variant(name: str, changes: dict, base_options: dict, mle_state: dict, p
         logs = training.train_discriminator(state, plan["d_negatives"], plan["d_epochs"])
         rounds.append({"round": r + 1, "train_loss": float(logs["loss_d"]),
                        **accuracy(state.discriminator, probe_real, probe_fake, train_real)})
-        print(f"{name:13s} round {r + 1:2d}: accuracy {rounds[-1]['accuracy']:.3f} "
-              f"(D real {rounds[-1]['d_real']:.3f}, fake {rounds[-1]['d_fake']:.3f}; "
-              f"on its training reals {rounds[-1]['train_accuracy']:.3f})", flush=True)
+        last = rounds[-1]
+        print(f"{name:13s} round {r + 1:2d}: accuracy {last['accuracy']:.3f}, AUC {last['auc']:.3f} (D real "
+              f"{last['d_real']:.3f}, fake {last['d_fake']:.3f}; its training reals: accuracy "
+              f"{last['train_accuracy']:.3f}, AUC {last['train_auc']:.3f})", flush=True)
     updates = plan["d_pretrain_rounds"] * plan["d_epochs"] * max(1, plan["d_negatives"] // config["batch_size"])
     return {"variant": name, "changes": changes, "d_updates": updates,
             "d_parameters": sum(p.numel() for p in state.discriminator.parameters()),
@@ -172,8 +184,8 @@ def main() -> None:
     args.results.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     for v in results["variants"]:
         last = v["rounds"][-1]
-        print(f"{v['variant']:13s} {v['d_updates']:5d} D updates, {v['d_parameters']:7d} parameters: accuracy "
-              f"{last['accuracy']:.3f} (real {last['d_real']:.3f}, fake {last['d_fake']:.3f}), {v['seconds']} s")
+        print(f"{v['variant']:13s} {v['d_updates']:5d} D updates, {v['d_parameters']:8d} parameters: accuracy "
+              f"{last['accuracy']:.3f}, AUC {last['auc']:.3f} (training reals {last['train_auc']:.3f}), {v['seconds']} s")
 
 
 if __name__ == "__main__":

@@ -314,3 +314,14 @@ def test_a_ray_bench_stopped_by_ctrl_c_or_killed_continues_on_rerun_without_redo
     assert "2 runs; 1 were done" in rerun.stdout
     assert {run: [row["status"] for row in rows] for run, rows in rows_by_run(out).items()} == {
         "vanilla-ring-seed0": ["ok"], "vanilla-ring-seed1": ["ok"]}
+
+
+def test_a_ray_error_without_a_message_is_named_by_its_type():
+    ray_exceptions = pytest.importorskip("ray.exceptions")
+    from ganzoo_ray import failure_reason
+
+    # a task force-cancelled after Ctrl-C's grace period raises one with an empty message (it once made the bench
+    # end with an IndexError instead of exit 130)
+    assert failure_reason(ray_exceptions.TaskCancelledError()) == "TaskCancelledError"
+    crashed = ray_exceptions.WorkerCrashedError()
+    assert failure_reason(crashed) == str(crashed).splitlines()[0] != ""

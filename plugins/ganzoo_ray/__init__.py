@@ -108,6 +108,12 @@ def _run(payload: dict[str, Any]) -> None:
     run_bench_task({**payload, "own_process_group": False})
 
 
+def failure_reason(exc: Exception) -> str:
+    """The first line of a Ray error's message, or its type's name: some have no message (a task force-cancelled
+    when a Ctrl-C's grace period runs out raises a bare TaskCancelledError)."""
+    return next(iter(str(exc).splitlines()), "") or type(exc).__name__
+
+
 def run_ray(tasks: list[BenchTask], ctx: ExecutorContext) -> Iterator[tuple[str, dict[str, Any]]]:
     """Submit every task to Ray at once (Ray schedules them by their resources); yield outcomes as they end."""
     ray = _import_ray()
@@ -139,7 +145,7 @@ def run_ray(tasks: list[BenchTask], ctx: ExecutorContext) -> Iterator[tuple[str,
                 try:
                     ray.get(ref)
                 except ray.exceptions.RayError as exc:
-                    missing = f"Ray task failed after {options['max_retries']} retries: {str(exc).splitlines()[0]}"
+                    missing = f"Ray task failed after {options['max_retries']} retries: {failure_reason(exc)}"
                 yield task.run_id, collect_outcome(ctx, task.run_id, missing)
     finally:
         ray.shutdown()

@@ -11,8 +11,8 @@ sequences (the oracle's test split, never trained on) against 1,000 fresh genera
 - ``negatives5x``: 5,000 negatives per round;
 - ``pretrain5x``: 25 rounds;
 - ``paper_budget``: the paper's D budget per round on this G (10,000 negatives, 3 epochs), for 5 rounds;
-- ``fresh_reals``: ``paper_budget`` with every real batch drawn fresh from the oracle instead of from the 10,000
-  training sequences: whether D is short of real data rather than of updates.
+- ``fresh_reals``: ``paper_budget``'s first 3 rounds with every real batch drawn fresh from the oracle instead of
+  from the 10,000 training sequences: whether D is short of real data rather than of updates.
 
 Besides accuracy at threshold 0.5, each round records the AUC (the chance that D believes a random real sequence
 more than a random generated one), which does not move with D's calibration, and both again with 1,000 of the
@@ -54,7 +54,7 @@ VARIANTS = {
     "negatives5x": {"d_negatives": 5_000},
     "pretrain5x": {"d_pretrain_rounds": 25},
     "paper_budget": {"d_negatives": 10_000, "d_epochs": 3},
-    "fresh_reals": {"d_negatives": 10_000, "d_epochs": 3, "fresh_reals": True},
+    "fresh_reals": {"d_negatives": 10_000, "d_epochs": 3, "d_pretrain_rounds": 3, "fresh_reals": True},
 }
 PROBE = 1_000
 
@@ -104,8 +104,13 @@ def auc(p_real: torch.Tensor, p_fake: torch.Tensor) -> float:
 
 def fresh_real_batches(state) -> None:
     """Make the state's real batches fresh samples of the oracle (unlimited real data) instead of the training set."""
-    oracle = oracle_from_tensors(state.data.artifacts(), state.data.info)
-    state.next_batch = lambda: SimpleNamespace(x=oracle.sample(state.batch_size))
+    oracle = oracle_from_tensors(state.data.artifacts(), state.data.info).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def fresh() -> SimpleNamespace:
+        return SimpleNamespace(x=oracle.sample(state.batch_size))
+
+    state.next_batch = fresh
 
 
 def run_variant(name: str, changes: dict, base_options: dict, mle_state: dict, probe_real: torch.Tensor,
@@ -178,10 +183,11 @@ def main() -> None:
         return
     results = {"seed": args.seed, "mle_seconds": round(mle_seconds, 1), "forms": forms, "same_form": same_form,
                "probe": {"real": "oracle test split", "fake": "fresh samples of the MLE G", "each": PROBE},
-               "variants": [run_variant(name, VARIANTS[name], base, mle_state, probe_real, train_real, args.seed)
-                            for name in args.variants.split(",")]}
+               "variants": []}
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
+    for name in args.variants.split(","):  # written after each variant: a long run keeps what it measured
+        results["variants"].append(run_variant(name, VARIANTS[name], base, mle_state, probe_real, train_real, args.seed))
+        args.results.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     for v in results["variants"]:
         last = v["rounds"][-1]
         print(f"{v['variant']:13s} {v['d_updates']:5d} D updates, {v['d_parameters']:8d} parameters: accuracy "
